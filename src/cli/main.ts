@@ -1,9 +1,13 @@
 import { Command, CommanderError } from 'commander';
-import { TswarmError } from '../shared/errors.js';
 import { VERSION } from '../shared/version.js';
 import { Client, resolveHost } from './client.js';
 import { registerInfo } from './commands/info.js';
+import { registerServiceCommands } from './service/commands.js';
+import { registerNodeCommands } from './commands/node/index.js';
+import { registerSwarmCommands } from './commands/swarm/index.js';
+import { commandPath } from './command.js';
 import { usageError, type Context } from './context.js';
+import { errorText } from './errors.js';
 import type { CliIo } from './io.js';
 
 /** Command groups whose subcommands register themselves; the order is `tswarm --help`'s. */
@@ -17,7 +21,7 @@ const GROUPS: readonly (readonly [name: string, description: string])[] = [
 export type GroupRegistrar = (group: Command, ctx: Context) => void;
 
 /** Subcommand registrars per group, filled in by the command modules. */
-const registrars = new Map<string, GroupRegistrar[]>();
+const registrars = new Map<string, GroupRegistrar[]>([['service', [registerServiceCommands]]]);
 
 export function registerGroup(name: string, fn: GroupRegistrar): void {
   const list = registrars.get(name) ?? [];
@@ -25,15 +29,8 @@ export function registerGroup(name: string, fn: GroupRegistrar): void {
   registrars.set(name, list);
 }
 
-function isRemote(err: TswarmError): boolean {
-  const cause = err.cause as { code?: unknown; metadata?: unknown } | undefined;
-  return (
-    typeof cause === 'object' &&
-    typeof cause.code === 'number' &&
-    cause.metadata !== undefined &&
-    err.code !== 'UNAVAILABLE'
-  );
-}
+registerGroup('swarm', registerSwarmCommands);
+registerGroup('node', registerNodeCommands);
 
 /**
  * Runs the CLI on argv (without node and the script) and returns the exit code:
@@ -52,10 +49,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   };
 
   const program = new Command('tswarm')
+    .enablePositionalOptions()
     .description('A self-sufficient runtime for containers, in swarm mode')
     .version(VERSION, '-v, --version', 'Print version information and quit')
     .option('-H, --host <socket>', 'daemon control socket to connect to (env TSWARM_HOST)')
     .helpCommand(false)
+    .configureHelp({ subcommandTerm: (c) => c.name() })
     .showSuggestionAfterError(true)
     .hook('preAction', (_this, action) => {
       hostFlag = action.optsWithGlobals<{ host?: string }>().host;
@@ -84,9 +83,20 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.stdout(`tswarm version ${VERSION}\n`);
     });
   for (const [name, description] of GROUPS) {
-    const group = program.command(name).description(description);
+    const group = program
+      .command(name)
+      .description(description)
+      .usage('COMMAND')
+      .argument('[command...]')
+      .configureHelp({ sortSubcommands: true, subcommandTerm: (c) => c.name() });
     for (const fn of registrars.get(name) ?? []) fn(group, ctx);
-    group.action(() => {
+    group.action((words: string[]) => {
+      const [word] = words;
+      if (word !== undefined) {
+        usageError(
+          `unknown command "${word}" for "${commandPath(group)}"\nSee '${commandPath(group)} --help'.`,
+        );
+      }
       group.outputHelp();
     });
   }
@@ -108,13 +118,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       // commander has printed its message; help and version exit 0.
       return err.exitCode === 0 ? 0 : 1;
     }
-    if (err instanceof TswarmError) {
-      io.stderr(
-        isRemote(err) ? `Error response from daemon: ${err.message}\n` : `${err.message}\n`,
-      );
-      return 1;
-    }
-    io.stderr(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(`${errorText(err)}\n`);
     return 1;
   } finally {
     client?.close();

@@ -1,0 +1,597 @@
+import { Option, type Command } from 'commander';
+import type { Node, Service, ServiceSpec, Task } from '../../shared/api-types.js';
+import { TswarmError } from '../../shared/errors.js';
+import type { Client } from '../client.js';
+import type { Context } from '../context.js';
+import { waitConverged } from './progress.js';
+import { capitalize, formatPorts, orderTasks, renderTable, stateText } from './render.js';
+import { applySpecFlags, parseUint, type SpecFlags } from './spec-flags.js';
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/** The spec flags shared by `service create` and `service update`. */
+function addSpecOptions(cmd: Command, forUpdate: boolean): Command {
+  cmd
+    .option('--replicas <n>', 'Number of tasks')
+    .option('-e, --env <KEY=VALUE>', 'Set environment variables', collect)
+    .option('--constraint <expr>', 'Placement constraints', collect)
+    .option('--placement-pref <pref>', 'Add a placement preference (spread=node.labels.X)', collect)
+    .option(
+      '--max-replicas-per-node <n>',
+      'Maximum number of tasks per node (default 0 = unlimited)',
+    )
+    .option('--reserve-cpu <cpus>', 'Reserve CPUs')
+    .option('--reserve-memory <bytes>', 'Reserve Memory')
+    .option('--limit-cpu <cpus>', 'Limit CPUs')
+    .option('--limit-memory <bytes>', 'Limit Memory')
+    .option(
+      '--restart-condition <cond>',
+      'Restart when condition is met ("none"|"on-failure"|"any")',
+    )
+    .option('--restart-delay <duration>', 'Delay between restart attempts (ns|us|ms|s|m|h)')
+    .option('--restart-max-attempts <n>', 'Maximum number of restarts before giving up')
+    .option('--restart-window <duration>', 'Window used to evaluate the restart policy')
+    .option('--stop-grace-period <duration>', 'Time to wait before force killing a container')
+    .option('--entrypoint <command>', 'Overwrite the default ENTRYPOINT of the image')
+    .option('-w, --workdir <dir>', 'Working directory inside the container')
+    .option('-u, --user <user>', 'Username or UID (format: <name|uid>[:<group|gid>])')
+    .option('--hostname <name>', 'Container hostname')
+    .option('--health-cmd <cmd>', 'Command to run to check health')
+    .option('--health-interval <duration>', 'Time between running the check')
+    .option('--health-timeout <duration>', 'Maximum time to allow one check to run')
+    .option('--health-retries <n>', 'Consecutive failures needed to report unhealthy')
+    .option('--health-start-period <duration>', 'Start period for the container to initialize')
+    .option('--no-healthcheck', 'Disable any container-specified HEALTHCHECK')
+    .option(
+      '--update-parallelism <n>',
+      'Maximum number of tasks updated simultaneously (0 to update all at once)',
+    )
+    .option('--update-delay <duration>', 'Delay between updates')
+    .option('--update-order <order>', 'Update order ("start-first"|"stop-first")')
+    .option(
+      '--update-failure-action <action>',
+      'Action on update failure ("pause"|"continue"|"rollback")',
+    )
+    .option('--update-monitor <duration>', 'Duration after each task update to monitor for failure')
+    .option('--update-max-failure-ratio <ratio>', 'Failure rate to tolerate during an update')
+    .option('--rollback-parallelism <n>', 'Maximum number of tasks rolled back simultaneously')
+    .option('--rollback-delay <duration>', 'Delay between task rollbacks')
+    .option('--rollback-order <order>', 'Rollback order ("start-first"|"stop-first")')
+    .option('--rollback-failure-action <action>', 'Action on rollback failure ("pause"|"continue")')
+    .option(
+      '--rollback-monitor <duration>',
+      'Duration after each task rollback to monitor for failure',
+    )
+    .option('--rollback-max-failure-ratio <ratio>', 'Failure rate to tolerate during a rollback')
+    .option('-d, --detach', 'Exit immediately instead of waiting for the service to converge')
+    .option('-q, --quiet', 'Suppress progress output');
+  if (!forUpdate) {
+    cmd
+      .option('--name <name>', 'Service name')
+      .addOption(new Option('--mode <mode>', 'Service mode').choices(['replicated', 'global']))
+      .option('-l, --label <KEY=VALUE>', 'Service labels', collect)
+      .option('--container-label <KEY=VALUE>', 'Container labels', collect)
+      .option('-p, --publish <port>', 'Publish a port as a node port', collect);
+  }
+  return cmd;
+}
+
+async function inspect(
+  client: Client,
+  ref: string,
+): Promise<Service & { ServiceStatus?: { RunningTasks: number; DesiredTasks: number } }> {
+  const r = await client.call<{ json: string }>((c, o, cb) =>
+    c.ServiceInspect({ ref, stale_ok: false }, o, cb),
+  );
+  return JSON.parse(r.json) as Service;
+}
+
+async function listTasks(client: Client, filters: string[]): Promise<Task[]> {
+  const r = await client.call<{ json: string[] }>((c, o, cb) =>
+    c.TaskList({ filters, stale_ok: false }, o, cb),
+  );
+  return r.json.map((j) => JSON.parse(j) as Task);
+}
+
+async function listServices(
+  client: Client,
+  filters: string[],
+): Promise<(Service & { ServiceStatus: { RunningTasks: number; DesiredTasks: number } })[]> {
+  const r = await client.call<{ json: string[] }>((c, o, cb) =>
+    c.ServiceList({ filters, stale_ok: false }, o, cb),
+  );
+  return r.json.map(
+    (j) =>
+      JSON.parse(j) as Service & { ServiceStatus: { RunningTasks: number; DesiredTasks: number } },
+  );
+}
+
+async function listNodes(client: Client): Promise<Node[]> {
+  const r = await client.call<{ json: string[] }>((c, o, cb) =>
+    c.NodeList({ filters: [], stale_ok: true }, o, cb),
+  );
+  return r.json.map((j) => JSON.parse(j) as Node);
+}
+
+async function updateSpec(
+  client: Client,
+  ref: string,
+  spec: ServiceSpec | undefined,
+  version: number,
+  rollback: boolean,
+): Promise<void> {
+  await client.call((c, o, cb) =>
+    c.ServiceUpdate({ ref, spec_json: spec ? JSON.stringify(spec) : '', version, rollback }, o, cb),
+  );
+}
+
+function trunc(id: string, noTrunc: boolean): string {
+  return noTrunc ? id : id.slice(0, 12);
+}
+
+export function registerServiceCommands(group: Command, ctx: Context): void {
+  group.enablePositionalOptions();
+  const io = ctx.io;
+
+  addSpecOptions(
+    group
+      .command('create')
+      .description('Create a new service')
+      .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
+      .argument('<image>')
+      .argument('[command...]')
+      .passThroughOptions(),
+    false,
+  ).action(
+    async (image: string, args: string[], f: SpecFlags & { detach?: boolean; quiet?: boolean }) => {
+      const spec = applySpecFlags(f, undefined, image, args);
+      const name = spec.Name || generateName();
+      const client = ctx.client();
+      const r = await client.call<{ id: string; warnings: string[] }>((c, o, cb) =>
+        c.ServiceCreate({ spec_json: JSON.stringify({ ...spec, Name: name }) }, o, cb),
+      );
+      io.stdout(`${r.id}\n`);
+      if (f.detach) return;
+      await waitConverged(client, r.id, io, Boolean(f.quiet));
+    },
+  );
+
+  group
+    .command('ls')
+    .alias('list')
+    .description('List services')
+    .option('-q, --quiet', 'Only display IDs')
+    .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
+    .option('--format <format>', 'Format output: json')
+    .action(async (f: { quiet?: boolean; filter?: string[]; format?: string }) => {
+      const client = ctx.client();
+      const services = await listServices(client, f.filter ?? []);
+      if (f.quiet) {
+        io.stdout(services.map((s) => s.ID + '\n').join(''));
+        return;
+      }
+      if (f.format === 'json') {
+        for (const s of services) {
+          io.stdout(
+            JSON.stringify({
+              ID: s.ID.slice(0, 12),
+              Name: s.Spec.Name,
+              Mode: s.Spec.Mode.Global ? 'global' : 'replicated',
+              Replicas: `${s.ServiceStatus.RunningTasks}/${s.ServiceStatus.DesiredTasks}`,
+              Image: s.Spec.TaskTemplate.ContainerSpec.Image,
+              Ports: formatPorts(s.Endpoint?.Ports),
+            }) + '\n',
+          );
+        }
+        return;
+      }
+      if (f.format !== undefined) ctx.fail(`unsupported format "${f.format}": use json`);
+      io.stdout(
+        renderTable(
+          ['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'PORTS'],
+          services.map((s) => [
+            s.ID.slice(0, 12),
+            s.Spec.Name,
+            s.Spec.Mode.Global ? 'global' : 'replicated',
+            `${s.ServiceStatus.RunningTasks}/${s.ServiceStatus.DesiredTasks}`,
+            s.Spec.TaskTemplate.ContainerSpec.Image,
+            formatPorts(s.Endpoint?.Ports),
+          ]),
+        ),
+      );
+    });
+
+  group
+    .command('ps')
+    .description('List the tasks of one or more services')
+    .argument('<service...>')
+    .option('-q, --quiet', 'Only display task IDs')
+    .option('--no-trunc', 'Do not truncate output')
+    .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
+    .option('--format <format>', 'Format output: json')
+    .action(
+      async (
+        refs: string[],
+        f: { quiet?: boolean; trunc: boolean; filter?: string[]; format?: string },
+      ) => {
+        const client = ctx.client();
+        const services = new Map<string, Service>();
+        for (const ref of refs) {
+          const s = await inspect(client, ref);
+          services.set(s.ID, s);
+        }
+        const tasks = (await listTasks(client, f.filter ?? [])).filter((t) =>
+          services.has(t.ServiceID),
+        );
+        const nodes = new Map((await listNodes(client)).map((n) => [n.ID, n.Description.Hostname]));
+        const rows = orderTasks(tasks, services);
+        if (f.quiet) {
+          io.stdout(rows.map((r) => r.task.ID + '\n').join(''));
+          return;
+        }
+        const now = Date.now();
+        const noTrunc = !f.trunc;
+        const cells = rows.map(({ task: t, name, history }) => {
+          const err = t.Status.Err ?? '';
+          return [
+            trunc(t.ID, noTrunc),
+            history ? ` \\_ ${name}` : name,
+            t.Spec.ContainerSpec.Image,
+            t.NodeID ? (nodes.get(t.NodeID) ?? t.NodeID) : '',
+            capitalize(t.DesiredState),
+            stateText(t.Status.State, t.Status.Timestamp, now),
+            err ? `"${noTrunc || err.length <= 28 ? err : err.slice(0, 26) + '…'}"` : '',
+            formatPorts(t.Status.PortStatus?.Ports),
+          ];
+        });
+        if (f.format === 'json') {
+          for (const c of cells) {
+            io.stdout(
+              JSON.stringify({
+                ID: c[0],
+                Name: c[1],
+                Image: c[2],
+                Node: c[3],
+                DesiredState: c[4],
+                CurrentState: c[5],
+                Error: c[6],
+                Ports: c[7],
+              }) + '\n',
+            );
+          }
+          return;
+        }
+        if (f.format !== undefined) ctx.fail(`unsupported format "${f.format}": use json`);
+        io.stdout(
+          renderTable(
+            ['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR', 'PORTS'],
+            cells,
+          ),
+        );
+      },
+    );
+
+  group
+    .command('inspect')
+    .description('Display detailed information on one or more services')
+    .argument('<service...>')
+    .option('--pretty', 'Print the information in a human friendly format')
+    .option('-f, --format <format>', 'Format output: json')
+    .action(async (refs: string[], f: { pretty?: boolean }) => {
+      const client = ctx.client();
+      const list = [];
+      for (const ref of refs) list.push(await inspect(client, ref));
+      if (!f.pretty) {
+        io.stdout(JSON.stringify(list, null, 4) + '\n');
+        return;
+      }
+      io.stdout(list.map(prettyService).join('\n\n') + '\n');
+    });
+
+  group
+    .command('scale')
+    .description('Scale one or multiple replicated services')
+    .argument('<SERVICE=REPLICAS...>')
+    .option('-d, --detach', 'Exit immediately instead of waiting for the service to converge')
+    .action(async (pairs: string[], f: { detach?: boolean }) => {
+      const parsed = pairs.map((p) => {
+        const i = p.indexOf('=');
+        if (i <= 0) ctx.fail(`invalid scale specifier '${p}'.\nSee 'tswarm service scale --help'.`);
+        return { ref: p.slice(0, i), replicas: parseUint(p.slice(i + 1), 'scale') };
+      });
+      const client = ctx.client();
+      let failed = false;
+      for (const { ref, replicas } of parsed) {
+        try {
+          const s = await inspect(client, ref);
+          if (s.Spec.Mode.Global)
+            throw new TswarmError(
+              'INVALID_ARGUMENT',
+              `scale can only be used with replicated mode`,
+            );
+          await updateSpec(
+            client,
+            s.ID,
+            { ...s.Spec, Mode: { Replicated: { Replicas: replicas } } },
+            s.Version.Index,
+            false,
+          );
+          io.stdout(`${ref} scaled to ${replicas}\n`);
+          if (!f.detach) await waitConverged(client, s.ID, io, false);
+        } catch (err) {
+          failed = true;
+          io.stderr(`${err instanceof Error ? err.message : String(err)}\n`);
+        }
+      }
+      if (failed) throw new TswarmError('INVALID_ARGUMENT', 'scaling failed for some services');
+    });
+
+  addSpecOptions(
+    group
+      .command('update')
+      .description('Update a service')
+      .argument('<service>')
+      .option('--image <image>', 'Service image tag')
+      .option('--args <command>', 'Service command args')
+      .option('--force', 'Force update even if no changes require it')
+      .option('--rollback', 'Rollback to previous specification')
+      .option('--env-add <KEY=VALUE>', 'Add or update an environment variable', collect)
+      .option('--env-rm <KEY>', 'Remove an environment variable', collect)
+      .option('--label-add <KEY=VALUE>', 'Add or update a service label', collect)
+      .option('--label-rm <KEY>', 'Remove a label by its key', collect)
+      .option('--constraint-add <expr>', 'Add or update a placement constraint', collect)
+      .option('--constraint-rm <expr>', 'Remove a constraint', collect)
+      .option('--publish-add <port>', 'Add or update a published port', collect)
+      .option('--publish-rm <port>', 'Remove a published port by its target port', collect),
+    true,
+  ).action(
+    async (
+      ref: string,
+      f: SpecFlags & {
+        image?: string;
+        args?: string;
+        force?: boolean;
+        rollback?: boolean;
+        envAdd?: string[];
+        envRm?: string[];
+        labelAdd?: string[];
+        labelRm?: string[];
+        constraintAdd?: string[];
+        constraintRm?: string[];
+        publishAdd?: string[];
+        publishRm?: string[];
+        detach?: boolean;
+        quiet?: boolean;
+      },
+    ) => {
+      const client = ctx.client();
+      const s = await inspect(client, ref);
+      if (f.rollback) {
+        await updateSpec(client, s.ID, undefined, 0, true);
+        io.stdout(`${ref}\n`);
+        if (!f.detach) await waitConverged(client, s.ID, io, Boolean(f.quiet), 'rollback');
+        return;
+      }
+      let spec = applySpecFlags(
+        {
+          ...f,
+          env: f.envAdd ?? [],
+          constraint: f.constraintAdd ?? [],
+          publish: f.publishAdd ?? [],
+          label: f.labelAdd ?? [],
+        },
+        s.Spec,
+        f.image,
+        f.args !== undefined ? f.args.split(/\s+/).filter(Boolean) : [],
+      );
+      const cs = spec.TaskTemplate.ContainerSpec;
+      const envRm = new Set(f.envRm ?? []);
+      const labels = { ...spec.Labels };
+      for (const k of f.labelRm ?? []) Reflect.deleteProperty(labels, k);
+      const constraintsRm = new Set(f.constraintRm ?? []);
+      const portsRm = new Set(
+        (f.publishRm ?? []).map((p) =>
+          Number(
+            p
+              .split(/[:/]/)
+              .pop()
+              ?.replace(/^target=/, ''),
+          ),
+        ),
+      );
+      spec = {
+        ...spec,
+        Labels: labels,
+        TaskTemplate: {
+          ...spec.TaskTemplate,
+          ContainerSpec: {
+            ...cs,
+            ...(cs.Env ? { Env: cs.Env.filter((e) => !envRm.has(e.split('=')[0] ?? '')) } : {}),
+          },
+          ...(spec.TaskTemplate.Placement
+            ? {
+                Placement: {
+                  ...spec.TaskTemplate.Placement,
+                  Constraints: (spec.TaskTemplate.Placement.Constraints ?? []).filter(
+                    (c) => !constraintsRm.has(c),
+                  ),
+                },
+              }
+            : {}),
+          ...(f.force ? { ForceUpdate: (spec.TaskTemplate.ForceUpdate ?? 0) + 1 } : {}),
+        },
+        ...(spec.EndpointSpec
+          ? {
+              EndpointSpec: {
+                Ports: (spec.EndpointSpec.Ports ?? []).filter((p) => !portsRm.has(p.TargetPort)),
+              },
+            }
+          : {}),
+      };
+      await updateSpec(client, s.ID, spec, s.Version.Index, false);
+      io.stdout(`${ref}\n`);
+      if (!f.detach) await waitConverged(client, s.ID, io, Boolean(f.quiet));
+    },
+  );
+
+  group
+    .command('rollback')
+    .description("Revert changes to a service's configuration")
+    .argument('<service>')
+    .option('-d, --detach', 'Exit immediately instead of waiting for the service to converge')
+    .option('-q, --quiet', 'Suppress progress output')
+    .action(async (ref: string, f: { detach?: boolean; quiet?: boolean }) => {
+      const client = ctx.client();
+      const s = await inspect(client, ref);
+      await updateSpec(client, s.ID, undefined, 0, true);
+      io.stdout(`${ref}\n`);
+      if (!f.detach) await waitConverged(client, s.ID, io, Boolean(f.quiet), 'rollback');
+    });
+
+  group
+    .command('rm')
+    .alias('remove')
+    .description('Remove one or more services')
+    .argument('<service...>')
+    .action(async (refs: string[]) => {
+      const client = ctx.client();
+      let failed = false;
+      for (const ref of refs) {
+        try {
+          await client.call((c, o, cb) => c.ServiceRemove({ ref, stale_ok: false }, o, cb));
+          io.stdout(`${ref}\n`);
+        } catch (err) {
+          failed = true;
+          io.stderr(
+            `Error response from daemon: ${err instanceof Error ? err.message : String(err)}\n`,
+          );
+        }
+      }
+      if (failed) throw new TswarmError('NOT_FOUND', 'some services could not be removed');
+    });
+
+  group
+    .command('logs')
+    .description('Fetch the logs of a service')
+    .argument('<service>')
+    .option('-f, --follow', 'Follow log output')
+    .option('-n, --tail <n>', 'Number of lines to show from the end of the logs', 'all')
+    .option('-t, --timestamps', 'Show timestamps')
+    .option('--raw', 'Do not neatly format logs')
+    .option('--no-task-ids', 'Do not include task IDs in output')
+    .action(
+      async (
+        ref: string,
+        f: { follow?: boolean; tail: string; timestamps?: boolean; raw?: boolean },
+      ) => {
+        const tail = f.tail === 'all' ? -1 : parseUint(f.tail, '--tail');
+        const client = ctx.client();
+        await client.logs(
+          { ref, follow: Boolean(f.follow), tail, timestamps: Boolean(f.timestamps) },
+          (l) => {
+            const text = f.raw ? `${l.line}\n` : `${l.source}    | ${l.line}\n`;
+            if (l.stream === 'stderr') io.stderr(text);
+            else io.stdout(text);
+          },
+        );
+      },
+    );
+}
+
+function generateName(): string {
+  const adjectives = [
+    'brave',
+    'calm',
+    'eager',
+    'fancy',
+    'jolly',
+    'keen',
+    'lucid',
+    'quirky',
+    'serene',
+    'witty',
+  ];
+  const nouns = [
+    'turing',
+    'hopper',
+    'lovelace',
+    'knuth',
+    'ritchie',
+    'thompson',
+    'liskov',
+    'lamport',
+    'dijkstra',
+    'hoare',
+  ];
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(Math.random() * a.length)] as T;
+  return `${pick(adjectives)}_${pick(nouns)}`;
+}
+
+function prettyService(
+  s: Service & { ServiceStatus?: { RunningTasks: number; DesiredTasks: number } },
+): string {
+  const sp = s.Spec;
+  const c = sp.TaskTemplate.ContainerSpec;
+  const lines = [
+    `ID:\t\t${s.ID}`,
+    `Name:\t\t${sp.Name}`,
+    ...(Object.keys(sp.Labels).length
+      ? ['Labels:', ...Object.entries(sp.Labels).map(([k, v]) => ` ${k}=${v}`)]
+      : []),
+    `Service Mode:\t${sp.Mode.Global ? 'Global' : 'Replicated'}`,
+    ...(sp.Mode.Replicated ? [` Replicas:\t${sp.Mode.Replicated.Replicas}`] : []),
+    ...(s.UpdateStatus
+      ? [
+          `UpdateStatus:`,
+          ` State:\t\t${s.UpdateStatus.State}`,
+          ` Message:\t${s.UpdateStatus.Message}`,
+        ]
+      : []),
+    ...(sp.TaskTemplate.Placement?.Constraints?.length
+      ? ['Placement:', ` Constraints:\t[${sp.TaskTemplate.Placement.Constraints.join(' ')}]`]
+      : ['Placement:']),
+    ...(sp.UpdateConfig
+      ? [
+          'UpdateConfig:',
+          ` Parallelism:\t${sp.UpdateConfig.Parallelism}`,
+          ...(sp.UpdateConfig.Delay ? [` Delay:\t\t${sp.UpdateConfig.Delay / 1e9}s`] : []),
+          ` On failure:\t${sp.UpdateConfig.FailureAction}`,
+          ` Monitoring Period: ${sp.UpdateConfig.Monitor / 1e9}s`,
+          ` Max failure ratio: ${sp.UpdateConfig.MaxFailureRatio}`,
+          ` Update order:      ${sp.UpdateConfig.Order}`,
+        ]
+      : []),
+    'ContainerSpec:',
+    ` Image:\t\t${c.Image}`,
+    ...(c.Command ? [` Command:\t${c.Command.join(' ')}`] : []),
+    ...(c.Args ? [` Args:\t\t${c.Args.join(' ')}`] : []),
+    ...(c.Env?.length ? [` Env:\t\t${c.Env.join(' ')}`] : []),
+    ...(sp.TaskTemplate.Resources
+      ? [
+          'Resources:',
+          ...(sp.TaskTemplate.Resources.Reservations?.NanoCPUs ||
+          sp.TaskTemplate.Resources.Reservations?.MemoryBytes
+            ? [
+                ' Reservations:',
+                ...(sp.TaskTemplate.Resources.Reservations.NanoCPUs
+                  ? [`  CPU:\t\t${sp.TaskTemplate.Resources.Reservations.NanoCPUs / 1e9}`]
+                  : []),
+                ...(sp.TaskTemplate.Resources.Reservations.MemoryBytes
+                  ? [`  Memory:\t${sp.TaskTemplate.Resources.Reservations.MemoryBytes}`]
+                  : []),
+              ]
+            : []),
+        ]
+      : []),
+    ...(s.Endpoint?.Ports?.length
+      ? [
+          'Ports:',
+          ...s.Endpoint.Ports.map(
+            (p) =>
+              ` PublishedPort = ${p.PublishedPort ?? ''}\n  Protocol = ${p.Protocol}\n  TargetPort = ${p.TargetPort}\n  PublishMode = ${p.PublishMode}`,
+          ),
+        ]
+      : []),
+  ];
+  return lines.join('\n');
+}
