@@ -8,6 +8,7 @@ import { loadProto } from '../shared/proto.js';
 import type { DaemonConfig } from './config.js';
 import { controlHandlers } from './control/service.js';
 import { Engine } from './docker/engine.js';
+import { SwarmNode } from './cluster/swarm-node.js';
 import type { Logger } from './log.js';
 
 /** Is something answering on this unix socket? */
@@ -30,6 +31,7 @@ function isSocketLive(socketPath: string): Promise<boolean> {
  */
 export class Daemon {
   readonly engine: Engine;
+  readonly swarm: SwarmNode;
   private readonly log: Logger;
   private control: grpc.Server | undefined;
   private lock: FileHandle | undefined;
@@ -40,11 +42,15 @@ export class Daemon {
   ) {
     this.log = rootLog.child({ component: 'daemon' });
     this.engine = new Engine(config.dockerHost);
+    this.swarm = new SwarmNode(config, this.engine, rootLog, () =>
+      controlHandlers({ config, engine: this.engine, swarm: () => this.swarm, remote: true }),
+    );
   }
 
   async start(): Promise<void> {
     await mkdir(this.config.dataRoot, { recursive: true, mode: 0o700 });
     await this.acquireLock();
+    await this.swarm.restore();
     await this.startControl();
     this.log.info(
       {
@@ -57,6 +63,9 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
+    await this.swarm.stop().catch((err: unknown) => {
+      this.log.warn({ err }, 'stopping the swarm node failed');
+    });
     const control = this.control;
     this.control = undefined;
     if (control) {
@@ -107,7 +116,12 @@ export class Daemon {
     const server = new grpc.Server();
     server.addService(
       proto.tswarm.control.v1.Control.service,
-      controlHandlers({ config: this.config, engine: this.engine }),
+      controlHandlers({
+        config: this.config,
+        engine: this.engine,
+        swarm: () => this.swarm,
+        remote: false,
+      }),
     );
     await new Promise<void>((resolve, reject) => {
       server.bindAsync(`unix://${sock}`, grpc.ServerCredentials.createInsecure(), (err) => {

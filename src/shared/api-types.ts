@@ -86,3 +86,167 @@ export interface Swarm {
 }
 
 export const NANOS_PER_MS = 1_000_000;
+
+// ---- Services and tasks (Docker Engine API /services and /tasks shapes) ----
+
+export type RestartCondition = 'none' | 'on-failure' | 'any';
+
+export interface HealthConfig {
+  /** ["CMD-SHELL", "cmd"] | ["CMD", ...] | ["NONE"] */
+  readonly Test?: readonly string[];
+  /** Nanoseconds, as Docker. */
+  readonly Interval?: number;
+  readonly Timeout?: number;
+  readonly Retries?: number;
+  readonly StartPeriod?: number;
+}
+
+export interface ContainerSpec {
+  readonly Image: string;
+  readonly Labels?: Readonly<Record<string, string>>;
+  readonly Command?: readonly string[];
+  readonly Args?: readonly string[];
+  readonly Hostname?: string;
+  readonly Env?: readonly string[];
+  readonly Dir?: string;
+  readonly User?: string;
+  /** Nanoseconds. */
+  readonly StopGracePeriod?: number;
+  readonly Healthcheck?: HealthConfig;
+}
+
+export interface ResourceSet {
+  readonly NanoCPUs?: number;
+  readonly MemoryBytes?: number;
+}
+
+export interface TaskTemplate {
+  readonly ContainerSpec: ContainerSpec;
+  readonly Resources?: { readonly Limits?: ResourceSet; readonly Reservations?: ResourceSet };
+  readonly RestartPolicy?: {
+    readonly Condition?: RestartCondition;
+    /** Nanoseconds. */
+    readonly Delay?: number;
+    readonly MaxAttempts?: number;
+    /** Nanoseconds. */
+    readonly Window?: number;
+  };
+  readonly Placement?: {
+    readonly Constraints?: readonly string[];
+    readonly Preferences?: readonly { readonly Spread: { readonly SpreadDescriptor: string } }[];
+    readonly MaxReplicas?: number;
+  };
+  /** Bumped by `service update --force` to redeploy every task. */
+  readonly ForceUpdate?: number;
+}
+
+export interface UpdateConfig {
+  readonly Parallelism: number;
+  /** Nanoseconds. */
+  readonly Delay: number;
+  readonly FailureAction: 'pause' | 'continue' | 'rollback';
+  /** Nanoseconds. */
+  readonly Monitor: number;
+  readonly MaxFailureRatio: number;
+  readonly Order: 'stop-first' | 'start-first';
+}
+
+export interface PortConfig {
+  readonly Protocol: 'tcp' | 'udp';
+  readonly TargetPort: number;
+  readonly PublishedPort?: number;
+  readonly PublishMode: 'ingress' | 'host';
+}
+
+export interface ServiceSpec {
+  readonly Name: string;
+  readonly Labels: Readonly<Record<string, string>>;
+  readonly TaskTemplate: TaskTemplate;
+  readonly Mode: {
+    readonly Replicated?: { readonly Replicas: number };
+    readonly Global?: Readonly<Record<string, never>>;
+  };
+  readonly UpdateConfig?: UpdateConfig;
+  readonly RollbackConfig?: UpdateConfig;
+  readonly EndpointSpec?: { readonly Ports?: readonly PortConfig[] };
+}
+
+export type UpdateState =
+  | 'updating'
+  | 'paused'
+  | 'completed'
+  | 'rollback_started'
+  | 'rollback_paused'
+  | 'rollback_completed';
+
+export interface Service {
+  readonly ID: string;
+  readonly Version: ObjectVersion;
+  readonly CreatedAt: string;
+  readonly UpdatedAt: string;
+  readonly Spec: ServiceSpec;
+  readonly PreviousSpec?: ServiceSpec;
+  readonly Endpoint?: { readonly Ports?: readonly PortConfig[] };
+  readonly UpdateStatus?: {
+    readonly State: UpdateState;
+    readonly StartedAt?: string;
+    readonly CompletedAt?: string;
+    readonly Message: string;
+  };
+}
+
+/** Swarm's task states, in order: a task's state never goes backwards. */
+export const TASK_STATES = [
+  'new',
+  'pending',
+  'assigned',
+  'accepted',
+  'preparing',
+  'ready',
+  'starting',
+  'running',
+  'complete',
+  'shutdown',
+  'failed',
+  'rejected',
+  'remove',
+  'orphaned',
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export interface TaskStatus {
+  readonly Timestamp: string;
+  readonly State: TaskState;
+  readonly Message: string;
+  readonly Err?: string;
+  readonly ContainerStatus?: {
+    readonly ContainerID?: string;
+    readonly PID?: number;
+    readonly ExitCode?: number;
+  };
+  readonly PortStatus?: { readonly Ports?: readonly PortConfig[] };
+}
+
+export interface Task {
+  readonly ID: string;
+  readonly Version: ObjectVersion;
+  readonly CreatedAt: string;
+  readonly UpdatedAt: string;
+  readonly Labels: Readonly<Record<string, string>>;
+  readonly Spec: TaskTemplate;
+  readonly ServiceID: string;
+  /** Replicated services; global tasks have none. */
+  readonly Slot?: number;
+  readonly NodeID?: string;
+  readonly Status: TaskStatus;
+  readonly DesiredState: TaskState;
+  /** The service's published ports when the task was made (host-mode ones bind on its node). */
+  readonly Endpoint?: { readonly Ports?: readonly PortConfig[] };
+  /** The service spec version this task was made from (for updates). */
+  readonly SpecVersion?: { readonly Index: number };
+  /**
+   * tswarm addition: when the task first reported `running` (its status timestamp). A rolling
+   * update's monitor window starts here, and the store keeps it after the task ends.
+   */
+  readonly RunningSince?: string;
+}

@@ -2,13 +2,17 @@ import type * as grpc from '@grpc/grpc-js';
 import type { ProtoGrpcType as ClusterProto } from '../../../proto/gen/cluster.js';
 import type { DispatcherClient } from '../../../proto/gen/tswarm/cluster/v1/Dispatcher.js';
 import type { SessionMessage__Output } from '../../../proto/gen/tswarm/cluster/v1/SessionMessage.js';
-import type { Node, NodeDescription } from '../../shared/api-types.js';
+import type { Node, NodeDescription, Task, TaskStatus } from '../../shared/api-types.js';
 import { fromServiceError } from '../../shared/grpc-status.js';
 import { loadProto } from '../../shared/proto.js';
+import { MTLS_CHANNEL_OPTIONS } from '../ca/index.js';
 import type { PeerAddr } from '../cluster/node-state.js';
 import type { Logger } from '../log.js';
 
 export const LEADER_ADDR_KEY = 'tswarm-leader-addr';
+
+/** How long a manager may take to open a session before the agent tries another. */
+const SESSION_OPEN_TIMEOUT_MS = 2_000;
 
 export interface AgentSessionOptions {
   readonly nodeId: string;
@@ -17,7 +21,14 @@ export interface AgentSessionOptions {
   readonly managers: () => readonly PeerAddr[];
   readonly credentials: () => grpc.ChannelCredentials;
   readonly description: () => Promise<NodeDescription | undefined>;
-  readonly onMessage: (m: { node: Node; managers: PeerAddr[]; leaderId: string }) => void;
+  readonly onMessage: (m: {
+    node: Node;
+    managers: PeerAddr[];
+    leaderId: string;
+    assignments?: { task: Task; serviceName: string }[];
+  }) => void;
+  /** Called when a session is (re-)established: the agent re-sends its tasks' states. */
+  readonly onConnected?: () => void;
   readonly log: Logger;
 }
 
@@ -38,6 +49,10 @@ export class AgentSession {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private call: grpc.ClientReadableStream<SessionMessage__Output> | undefined;
+  private sessionId = '';
+  private activeClient: DispatcherClient | undefined;
+  private readonly pending = new Map<string, TaskStatus>();
+  private flushing = false;
 
   constructor(private readonly opts: AgentSessionOptions) {
     this.log = opts.log.child({ component: 'agent-session' });
@@ -53,6 +68,42 @@ export class AgentSession {
 
   start(): void {
     this.loop = this.run();
+  }
+
+  /**
+   * Queues a task's observed state for the leader. Kept until acknowledged, so a state seen
+   * while no leader answers is delivered to the next one.
+   */
+  reportStatus(taskId: string, status: TaskStatus): void {
+    this.pending.set(taskId, status);
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.flushing || this.pending.size === 0) return;
+    const client = this.activeClient;
+    if (!client || !this.sessionId) return;
+    this.flushing = true;
+    const batch = [...this.pending];
+    client.UpdateTaskStatus(
+      {
+        session_id: this.sessionId,
+        updates: batch.map(([id, st]) => ({ task_id: id, status_json: JSON.stringify(st) })),
+      },
+      { deadline: Date.now() + 5000 },
+      (err) => {
+        this.flushing = false;
+        if (err) {
+          this.log.debug({ err: err.message }, 'status report failed; will retry');
+          setTimeout(() => {
+            this.flush();
+          }, 200).unref();
+          return;
+        }
+        for (const [id, st] of batch) if (this.pending.get(id) === st) this.pending.delete(id);
+        this.flush();
+      },
+    );
   }
 
   async stop(): Promise<void> {
@@ -81,6 +132,7 @@ export class AgentSession {
     this.client?.close();
     const proto = loadProto<ClusterProto>('cluster.proto');
     this.client = new proto.tswarm.cluster.v1.Dispatcher(addr, this.opts.credentials(), {
+      ...MTLS_CHANNEL_OPTIONS,
       'grpc.keepalive_time_ms': 2000,
       'grpc.keepalive_timeout_ms': 2000,
       'grpc.initial_reconnect_backoff_ms': 100,
@@ -133,6 +185,11 @@ export class AgentSession {
     });
     this.call = call;
     let sessionId = '';
+    // A manager whose host is gone does not refuse the connection, it just never answers:
+    // give up on it quickly and try the next one.
+    const firstMessage = setTimeout(() => {
+      if (!sessionId) call.cancel();
+    }, SESSION_OPEN_TIMEOUT_MS);
     let period = 1000;
     let heartbeat: NodeJS.Timeout | undefined;
     const beat = (): void => {
@@ -163,7 +220,13 @@ export class AgentSession {
           const p = Number(m.heartbeat_period_ms);
           if (p > 0) period = p;
           if (first) {
+            setImmediate(() => {
+              this.opts.onConnected?.();
+              this.flush();
+            });
             this.connected = true;
+            this.sessionId = sessionId;
+            this.activeClient = client;
             this.log.info({ addr, sessionId }, 'session established');
             heartbeat = setInterval(beat, period);
           }
@@ -172,6 +235,14 @@ export class AgentSession {
               node: JSON.parse(m.node_json) as Node,
               managers: m.managers.map((p2) => ({ node_id: p2.node_id, addr: p2.addr })),
               leaderId: m.leader_id,
+              ...(m.has_assignments
+                ? {
+                    assignments: m.assignments.map((a) => ({
+                      task: JSON.parse(a.task_json) as Task,
+                      serviceName: a.service_name,
+                    })),
+                  }
+                : {}),
             });
           } catch (err) {
             this.log.warn({ err }, 'session message handler failed');
@@ -187,9 +258,12 @@ export class AgentSession {
         });
       });
     } finally {
+      clearTimeout(firstMessage);
       if (heartbeat) clearInterval(heartbeat);
       this.connected = false;
       this.call = undefined;
+      this.sessionId = '';
+      this.activeClient = undefined;
     }
   }
 }

@@ -30,6 +30,8 @@ export interface EngineFacts {
   readonly containers: number;
   readonly containersRunning: number;
   readonly images: number;
+  /** Engine labels (dockerd --label), as KEY=VALUE pairs split. */
+  readonly labels: Record<string, string>;
 }
 
 /** The node's Docker engine, reached through dockerode. */
@@ -59,6 +61,7 @@ export class Engine {
         containers: num('Containers'),
         containersRunning: num('ContainersRunning'),
         images: num('Images'),
+        labels: parseLabels(info['Labels']),
       };
     } catch (err) {
       throw new TswarmError(
@@ -68,4 +71,16 @@ export class Engine {
       );
     }
   }
+}
+
+function parseLabels(raw: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!Array.isArray(raw)) return out;
+  for (const l of raw) {
+    if (typeof l !== 'string') continue;
+    const i = l.indexOf('=');
+    if (i > 0) out[l.slice(0, i)] = l.slice(i + 1);
+    else out[l] = '';
+  }
+  return out;
 }

@@ -9,13 +9,15 @@ export function unary<Req, Res>(
   fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
-    fn(call.request, call).then(
-      (res) => {
-        callback(null, res);
-      },
-      (err: unknown) => {
-        callback(toStatus(err));
-      },
-    );
+    Promise.resolve()
+      .then(() => fn(call.request, call))
+      .then(
+        (res) => {
+          callback(null, res);
+        },
+        (err: unknown) => {
+          callback(toStatus(err));
+        },
+      );
   };
 }

@@ -153,7 +153,8 @@ export async function removeNode(ctx: OpsContext, ref: string, force: boolean): 
       `rpc error: code = FailedPrecondition desc = node ${n.ID} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal`,
     );
   }
-  if (!force && n.Status.State !== 'down') {
+  // As swarmkit: only a Ready node needs --force (Unknown and Disconnected ones do not).
+  if (!force && n.Status.State === 'ready') {
     throw new TswarmError(
       'FAILED_PRECONDITION',
       `rpc error: code = FailedPrecondition desc = node ${n.ID} is not down and can't be removed`,
@@ -199,7 +200,7 @@ export function validateSwarmSettings(u: {
     );
   }
   if (u.certExpiryMs !== undefined && u.certExpiryMs < 3600_000) {
-    throw new TswarmError('INVALID_ARGUMENT', 'minimum certificate expiry time is 1h0m0s');
+    throw new TswarmError('INVALID_ARGUMENT', 'minimum certificate expiry time is: 1h0m0s');
   }
 }
 

@@ -1,13 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import type { Node, NodeDescription } from '../../../shared/api-types.js';
+import type { Node, NodeDescription, Task, TaskStatus } from '../../../shared/api-types.js';
 import { TswarmError } from '../../../shared/errors.js';
 import type { Logger } from '../../log.js';
 import type { Store } from '../store/store.js';
 import type { Command, CommandResult } from '../store/types.js';
 
+/** Extra grace a new leader gives nodes to re-open their sessions with it. */
+export const RECONNECT_GRACE_MS = 2_500;
+
+export interface Assignment {
+  readonly task: Task;
+  readonly serviceName: string;
+}
+
 export interface SessionSink {
-  /** Pushes the node's current view (its object, the managers, the leader). */
-  push(node: Node): void;
+  /**
+   * Pushes the node's current view (its object, the managers, the leader) and, when given,
+   * the complete set of tasks the node must run or stop.
+   */
+  push(node: Node, assignments?: readonly Assignment[]): void;
   /** Ends the stream (leader lost, node removed, session replaced). */
   end(err?: TswarmError): void;
 }
@@ -17,6 +28,8 @@ interface Session {
   readonly nodeId: string;
   readonly sink: SessionSink;
   lastSeen: number;
+  /** Fingerprint of the last assignment set sent, to send only changes. */
+  lastAssignments: string;
 }
 
 export interface DispatcherOptions {
@@ -40,6 +53,8 @@ export class Dispatcher {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private marking = false;
+  private readonly statusBatch = new Map<string, TaskStatus>();
+  private flushTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly log: Logger;
 
@@ -58,6 +73,11 @@ export class Dispatcher {
       Math.max(50, Math.floor(period / 4)),
     );
     this.unsubscribe = this.opts.store.onChange((ev) => {
+      // A node that joins after this dispatcher started gets its 3 periods of grace from
+      // its creation, not from our start: it is in the store before its agent dials in.
+      if (ev.cmd.op === 'node.create' && ev.result.ok && !this.lastSeen.has(ev.cmd.node.ID)) {
+        this.lastSeen.set(ev.cmd.node.ID, this.now());
+      }
       if (ev.cmd.op === 'node.remove') {
         for (const s of this.sessions.values()) {
           if (s.nodeId === ev.cmd.id) {
@@ -73,10 +93,15 @@ export class Dispatcher {
         return;
       }
       if (!ev.result.ok) return;
-      // Tell every session whose node changed (role, availability, status, manager set).
+      const op = ev.cmd.op;
+      const tasksChanged = op.startsWith('task.') || op.startsWith('service.');
+      // Tell every session whose node changed (role, availability, status, manager set),
+      // and every session whose assignments changed.
       for (const s of this.sessions.values()) {
         const n = this.opts.store.node(s.nodeId);
-        if (n && commandTouches(ev.cmd, s.nodeId)) s.sink.push(n);
+        if (!n) continue;
+        if (tasksChanged) this.pushAssignments(s, n, false);
+        else if (commandTouches(ev.cmd, s.nodeId)) s.sink.push(n);
       }
     });
     this.log.info({ heartbeatPeriodMs: period }, 'dispatcher started');
@@ -108,7 +133,7 @@ export class Dispatcher {
     }
     const id = randomUUID();
     const now = this.now();
-    this.sessions.set(id, { id, nodeId, sink, lastSeen: now });
+    this.sessions.set(id, { id, nodeId, sink, lastSeen: now, lastAssignments: '' });
     this.lastSeen.set(nodeId, now);
     const at = new Date(now).toISOString();
     if (description && JSON.stringify(description) !== JSON.stringify(node.Description)) {
@@ -121,10 +146,62 @@ export class Dispatcher {
         updates: [{ id: nodeId, state: 'ready', addr }],
       });
     }
-    const fresh = this.opts.store.node(nodeId);
-    if (fresh) sink.push(fresh);
     this.log.debug({ nodeId, sessionId: id }, 'session opened');
     return id;
+  }
+
+  /** Sends the session its first full view (after the caller has the session id). */
+  sendInitial(sessionId: string): void {
+    const s = this.sessions.get(sessionId);
+    const n = s && this.opts.store.node(s.nodeId);
+    if (s && n) this.pushAssignments(s, n, true);
+  }
+
+  assignmentsFor(nodeId: string): Assignment[] {
+    const names = new Map(this.opts.store.services().map((x) => [x.ID, x.Spec.Name]));
+    return this.opts.store
+      .tasksOnNode(nodeId)
+      .filter((t) => t.Status.State !== 'new' && t.Status.State !== 'pending')
+      .map((task) => ({ task, serviceName: names.get(task.ServiceID) ?? task.ServiceID }));
+  }
+
+  private pushAssignments(s: Session, n: Node, force: boolean): void {
+    const a = this.assignmentsFor(s.nodeId);
+    const fp = JSON.stringify(a.map((x) => [x.task.ID, x.task.Version.Index]));
+    if (!force && fp === s.lastAssignments) return;
+    s.lastAssignments = fp;
+    s.sink.push(n, a);
+  }
+
+  /** Observed task states from a node, batched into one Raft write per few ms. */
+  updateTaskStatus(
+    nodeId: string,
+    sessionId: string,
+    updates: readonly { taskId: string; status: TaskStatus }[],
+  ): void {
+    const s = this.sessions.get(sessionId);
+    if (s?.nodeId !== nodeId)
+      throw new TswarmError('NOT_FOUND', 'session invalid: open a new session');
+    for (const u of updates) {
+      const t = this.opts.store.task(u.taskId);
+      if (t?.NodeID !== nodeId) continue;
+      this.statusBatch.set(u.taskId, u.status);
+    }
+    if (!this.flushTimer && this.statusBatch.size) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        const batch = [...this.statusBatch].map(([id, status]) => ({ id, status }));
+        this.statusBatch.clear();
+        void this.opts
+          .propose({ op: 'task.update', at: new Date(this.now()).toISOString(), updates: batch })
+          .catch((err: unknown) => {
+            this.log.warn(
+              { err: err instanceof Error ? err.message : String(err) },
+              'task status write failed',
+            );
+          });
+      }, 5);
+    }
   }
 
   closeSession(sessionId: string): void {
@@ -150,11 +227,23 @@ export class Dispatcher {
       const down: { id: string; state: 'down'; message: string }[] = [];
       for (const n of this.opts.store.nodes()) {
         if (n.Status.State === 'down') continue;
-        const seen = this.lastSeen.get(n.ID) ?? this.startedAt;
-        if (now - seen > limit)
+        const heard = this.lastSeen.get(n.ID);
+        const seen = heard ?? this.startedAt;
+        // Nodes this dispatcher has not heard from yet (a new leader) also get the time their
+        // agents need to find it, trying dead managers first.
+        if (now - seen > (heard === undefined ? limit + RECONNECT_GRACE_MS : limit))
           down.push({ id: n.ID, state: 'down', message: 'heartbeat failure' });
       }
       if (down.length) {
+        // End their sessions too: a session that outlived its node's Down mark would keep
+        // heartbeating and leave the node Down for good; its agent re-opens one, which marks
+        // the node Ready again.
+        const silent = new Set(down.map((d) => d.id));
+        for (const s of this.sessions.values()) {
+          if (!silent.has(s.nodeId)) continue;
+          s.sink.end(new TswarmError('UNAVAILABLE', 'session expired: heartbeat failure'));
+          this.sessions.delete(s.id);
+        }
         this.log.info({ nodes: down.map((d) => d.id) }, 'marking nodes down: heartbeat failure');
         await this.opts.propose({
           op: 'node.set-status',
@@ -185,6 +274,12 @@ function commandTouches(cmd: Command, nodeId: string): boolean {
       return true;
     case 'cluster.create':
     case 'cluster.update':
+    case 'service.create':
+    case 'service.update':
+    case 'service.remove':
+    case 'task.create':
+    case 'task.update':
+    case 'task.remove':
       return false;
     default:
       return false;

@@ -1,4 +1,5 @@
-import type { Node } from '../../../shared/api-types.js';
+import type { Node, Service, Task } from '../../../shared/api-types.js';
+import { TASK_STATES } from '../../../shared/api-types.js';
 import type { ClusterObject, Command, CommandResult } from './types.js';
 
 /** The replicated state. Mutated only by `applyCommand`, identically on every manager. */
@@ -7,10 +8,18 @@ export interface StoreState {
   readonly nodes: Map<string, Node>;
   /** Node IDs removed from the swarm: their certificates are refused from then on. */
   readonly removedNodes: Set<string>;
+  readonly services: Map<string, Service>;
+  readonly tasks: Map<string, Task>;
 }
 
 export function emptyState(): StoreState {
-  return { cluster: undefined, nodes: new Map(), removedNodes: new Set() };
+  return {
+    cluster: undefined,
+    nodes: new Map(),
+    removedNodes: new Set(),
+    services: new Map(),
+    tasks: new Map(),
+  };
 }
 
 const OK: CommandResult = { ok: true };
@@ -64,9 +73,9 @@ export function applyCommand(s: StoreState, cmd: Command, index: number): Comman
     case 'node.update-spec': {
       const n = s.nodes.get(cmd.id);
       if (!n) return notFound('node', cmd.id);
-      const labels: Record<string, string> = { ...n.Spec.Labels };
+      // Docker's `node update` order: --label-add first, then --label-rm.
+      const labels: Record<string, string> = { ...n.Spec.Labels, ...cmd.labelAdd };
       for (const k of cmd.labelRm ?? []) Reflect.deleteProperty(labels, k);
-      Object.assign(labels, cmd.labelAdd ?? {});
       s.nodes.set(cmd.id, {
         ...n,
         Version: version,
@@ -137,6 +146,72 @@ export function applyCommand(s: StoreState, cmd: Command, index: number): Comman
       s.removedNodes.add(cmd.id);
       return OK;
     }
+    case 'service.create': {
+      const svc = cmd.service;
+      if (s.services.has(svc.ID))
+        return { ok: false, code: 'ALREADY_EXISTS', message: `service ${svc.ID} already exists` };
+      for (const other of s.services.values()) {
+        if (other.Spec.Name === svc.Spec.Name) {
+          return {
+            ok: false,
+            code: 'ALREADY_EXISTS',
+            message: `rpc error: code = AlreadyExists desc = name conflicts with an existing object: service ${svc.Spec.Name} already exists`,
+          };
+        }
+      }
+      s.services.set(svc.ID, { ...svc, Version: version });
+      return { ok: true, value: svc.ID };
+    }
+    case 'service.update': {
+      const old = s.services.get(cmd.id);
+      if (!old) return notFound('service', cmd.id);
+      if (cmd.expectVersion !== undefined && cmd.expectVersion !== old.Version.Index) {
+        return { ok: false, code: 'FAILED_PRECONDITION', message: 'update out of sequence' };
+      }
+      s.services.set(cmd.id, {
+        ...cmd.service,
+        ID: old.ID,
+        CreatedAt: old.CreatedAt,
+        UpdatedAt: cmd.at,
+        Version: version,
+      });
+      return OK;
+    }
+    case 'service.remove': {
+      if (!s.services.delete(cmd.id)) return notFound('service', cmd.id);
+      return OK;
+    }
+    case 'task.create': {
+      for (const t of cmd.tasks) {
+        if (!s.tasks.has(t.ID)) s.tasks.set(t.ID, { ...t, Version: version });
+      }
+      return OK;
+    }
+    case 'task.update': {
+      for (const u of cmd.updates) {
+        const t = s.tasks.get(u.id);
+        if (!t) continue;
+        let next: Task = t;
+        if (u.nodeId !== undefined && u.nodeId !== t.NodeID) next = { ...next, NodeID: u.nodeId };
+        if (u.desiredState !== undefined && u.desiredState !== t.DesiredState)
+          next = { ...next, DesiredState: u.desiredState };
+        if (
+          u.status &&
+          TASK_STATES.indexOf(u.status.State) >= TASK_STATES.indexOf(t.Status.State)
+        ) {
+          next = { ...next, Status: u.status };
+          // The first `running` report opens the task's update monitor window (updater).
+          if (u.status.State === 'running' && next.RunningSince === undefined)
+            next = { ...next, RunningSince: u.status.Timestamp };
+        }
+        if (next !== t) s.tasks.set(u.id, { ...next, Version: version, UpdatedAt: cmd.at });
+      }
+      return OK;
+    }
+    case 'task.remove': {
+      for (const id of cmd.ids) s.tasks.delete(id);
+      return OK;
+    }
     default:
       return assertNever(cmd);
   }
@@ -151,6 +226,8 @@ interface SnapshotImage {
   readonly cluster: ClusterObject | undefined;
   readonly nodes: readonly Node[];
   readonly removedNodes: readonly string[];
+  readonly services?: readonly Service[];
+  readonly tasks?: readonly Task[];
 }
 
 export function encodeState(s: StoreState): Uint8Array {
@@ -159,6 +236,8 @@ export function encodeState(s: StoreState): Uint8Array {
     cluster: s.cluster,
     nodes: [...s.nodes.values()],
     removedNodes: [...s.removedNodes],
+    services: [...s.services.values()],
+    tasks: [...s.tasks.values()],
   };
   return new TextEncoder().encode(JSON.stringify(image));
 }
@@ -171,6 +250,8 @@ export function decodeState(data: Uint8Array): StoreState {
     cluster: image.cluster,
     nodes: new Map(image.nodes.map((n) => [n.ID, n])),
     removedNodes: new Set(image.removedNodes),
+    services: new Map((image.services ?? []).map((x) => [x.ID, x])),
+    tasks: new Map((image.tasks ?? []).map((x) => [x.ID, x])),
   };
 }
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Node } from '../../../shared/api-types.js';
+import type { Node, Service, Task } from '../../../shared/api-types.js';
 import { TswarmError } from '../../../shared/errors.js';
 import type { Entry } from '../../../raft/types.js';
 import {
@@ -113,5 +113,47 @@ export class Store {
       );
     }
     throw new TswarmError('NOT_FOUND', `node ${ref} not found`);
+  }
+
+  services(): Service[] {
+    return [...this.state.services.values()];
+  }
+
+  service(id: string): Service | undefined {
+    return this.state.services.get(id);
+  }
+
+  /** Docker's service lookup: exact ID, then exact name, then a unique ID prefix. */
+  resolveService(ref: string): Service {
+    const exact = this.state.services.get(ref);
+    if (exact) return exact;
+    const all = this.services();
+    const byName = all.find((x) => x.Spec.Name === ref);
+    if (byName) return byName;
+    const byPrefix = all.filter((x) => x.ID.startsWith(ref));
+    if (byPrefix.length === 1 && byPrefix[0]) return byPrefix[0];
+    if (byPrefix.length > 1) {
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        `service ${ref} is ambiguous (${byPrefix.length} matches found)`,
+      );
+    }
+    throw new TswarmError('NOT_FOUND', `service ${ref} not found`);
+  }
+
+  tasks(): Task[] {
+    return [...this.state.tasks.values()];
+  }
+
+  task(id: string): Task | undefined {
+    return this.state.tasks.get(id);
+  }
+
+  tasksOfService(serviceId: string): Task[] {
+    return this.tasks().filter((t) => t.ServiceID === serviceId);
+  }
+
+  tasksOnNode(nodeId: string): Task[] {
+    return this.tasks().filter((t) => t.NodeID === nodeId);
   }
 }

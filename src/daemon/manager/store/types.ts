@@ -4,7 +4,11 @@ import type {
   NodeRole,
   Reachability,
   NodeState,
+  Service,
   SwarmSpec,
+  Task,
+  TaskState,
+  TaskStatus,
 } from '../../../shared/api-types.js';
 
 /** The cluster object as the store keeps it; `swarm inspect` shows it without the CA key. */
@@ -70,7 +74,33 @@ export type Command =
       readonly at: string;
       readonly updates: readonly { readonly id: string; readonly reachability: Reachability }[];
     }
-  | { readonly op: 'node.remove'; readonly at: string; readonly id: string };
+  | { readonly op: 'node.remove'; readonly at: string; readonly id: string }
+  | { readonly op: 'service.create'; readonly at: string; readonly service: Service }
+  | {
+      readonly op: 'service.update';
+      readonly at: string;
+      readonly id: string;
+      /** Optimistic concurrency: refused when the service changed since this version. */
+      readonly expectVersion?: number;
+      readonly service: Omit<Service, 'ID' | 'Version' | 'CreatedAt' | 'UpdatedAt'>;
+    }
+  | { readonly op: 'service.remove'; readonly at: string; readonly id: string }
+  /** Many tasks in one entry: a scale to 20 replicas is one Raft write. */
+  | { readonly op: 'task.create'; readonly at: string; readonly tasks: readonly Task[] }
+  | {
+      readonly op: 'task.update';
+      readonly at: string;
+      readonly updates: readonly TaskUpdate[];
+    }
+  | { readonly op: 'task.remove'; readonly at: string; readonly ids: readonly string[] };
+
+export interface TaskUpdate {
+  readonly id: string;
+  readonly nodeId?: string;
+  readonly desiredState?: TaskState;
+  /** Applied only when it moves the observed state forward (Swarm's rule). */
+  readonly status?: TaskStatus;
+}
 
 export type CommandResult =
   | { readonly ok: true; readonly value?: unknown }

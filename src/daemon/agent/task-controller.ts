@@ -1,0 +1,244 @@
+import type { Task, TaskState, TaskStatus } from '../../shared/api-types.js';
+import { TASK_STATES } from '../../shared/api-types.js';
+import { TswarmError } from '../../shared/errors.js';
+import type { Logger } from '../log.js';
+import {
+  LABEL_NODE,
+  LABEL_SERVICE_ID,
+  LABEL_SERVICE_NAME,
+  LABEL_TASK_ID,
+  LABEL_TASK_SLOT,
+  type ContainerConfig,
+  type DockerAdapter,
+} from './docker/adapter.js';
+import { engineMessage } from './docker/errors.js';
+
+export function stateIndex(s: TaskState): number {
+  return TASK_STATES.indexOf(s);
+}
+
+/** Swarm's rule: a task's observed state never moves backwards. */
+export function isForward(from: TaskState, to: TaskState): boolean {
+  return stateIndex(to) >= stateIndex(from);
+}
+
+export function isTerminal(s: TaskState): boolean {
+  return stateIndex(s) >= stateIndex('complete');
+}
+
+/** `<service>.<slot>.<taskid>` (global tasks: `<service>.<nodeid>.<taskid>`), as Swarm names them. */
+export function containerName(t: Task, serviceName: string): string {
+  return `${serviceName}.${t.Slot !== undefined && t.Slot > 0 ? String(t.Slot) : (t.NodeID ?? '')}.${t.ID}`;
+}
+
+export interface ControllerDeps {
+  readonly nodeId: string;
+  readonly docker: DockerAdapter;
+  readonly report: (taskId: string, status: TaskStatus) => void;
+  readonly log: Logger;
+}
+
+const NS_PER_S = 1e9;
+
+/**
+ * Drives one task's container through Swarm's states: accepted → preparing (image) → ready
+ * (created) → starting → running (healthy when a health check is set) → complete/failed;
+ * shutdown on request, with the stop grace period and then a kill.
+ */
+export class TaskController {
+  private state: TaskState;
+  private containerId: string | undefined;
+  private stopping = false;
+  private portStatus: TaskStatus['PortStatus'];
+  private readonly log: Logger;
+
+  constructor(
+    private task: Task,
+    private readonly serviceName: string,
+    private readonly deps: ControllerDeps,
+    adopted?: string,
+  ) {
+    this.state = task.Status.State;
+    this.containerId = adopted;
+    this.log = deps.log.child({ task: task.ID });
+  }
+
+  private isStopping(): boolean {
+    return this.stopping;
+  }
+
+  get id(): string {
+    return this.task.ID;
+  }
+
+  get current(): TaskState {
+    return this.state;
+  }
+
+  get container(): string | undefined {
+    return this.containerId;
+  }
+
+  update(t: Task): void {
+    this.task = t;
+  }
+
+  private set(to: TaskState, message: string, extra: Partial<TaskStatus> = {}): void {
+    if (!isForward(this.state, to)) return;
+    this.state = to;
+    this.deps.report(this.task.ID, {
+      Timestamp: new Date().toISOString(),
+      State: to,
+      Message: message,
+      ...extra,
+      ...(this.portStatus && to === 'running' ? { PortStatus: this.portStatus } : {}),
+      ...(this.containerId
+        ? { ContainerStatus: { ContainerID: this.containerId, ...extra.ContainerStatus } }
+        : {}),
+    });
+  }
+
+  private config(): ContainerConfig {
+    const spec = this.task.Spec;
+    const c = spec.ContainerSpec;
+    const lim = spec.Resources?.Limits;
+    return {
+      name: containerName(this.task, this.serviceName),
+      image: c.Image,
+      labels: {
+        ...(c.Labels ?? {}),
+        [LABEL_NODE]: this.deps.nodeId,
+        [LABEL_SERVICE_ID]: this.task.ServiceID,
+        [LABEL_SERVICE_NAME]: this.serviceName,
+        [LABEL_TASK_ID]: this.task.ID,
+        [LABEL_TASK_SLOT]: String(this.task.Slot ?? 0),
+      },
+      ...(c.Command ? { entrypoint: c.Command } : {}),
+      ...(c.Args ? { cmd: c.Args } : {}),
+      ...(c.Env ? { env: c.Env } : {}),
+      ...(c.Dir ? { workdir: c.Dir } : {}),
+      ...(c.User ? { user: c.User } : {}),
+      ...(c.Hostname ? { hostname: c.Hostname } : {}),
+      ...(lim?.NanoCPUs ? { nanoCpus: lim.NanoCPUs } : {}),
+      ...(lim?.MemoryBytes ? { memoryBytes: lim.MemoryBytes } : {}),
+      ...(c.Healthcheck ? { healthcheck: c.Healthcheck } : {}),
+      stopTimeoutS: this.graceS(),
+      // Host-mode ports bind on this node. TODO(lead): ingress ports need the routing mesh.
+      ports: (this.task.Endpoint?.Ports ?? [])
+        .filter((p) => p.PublishMode === 'host')
+        .map((p) => ({
+          containerPort: p.TargetPort,
+          protocol: p.Protocol,
+          hostIp: '',
+          hostPort: p.PublishedPort ?? 0,
+        })),
+    };
+  }
+
+  private graceS(): number {
+    return (this.task.Spec.ContainerSpec.StopGracePeriod ?? 10 * NS_PER_S) / NS_PER_S;
+  }
+
+  /** Brings the container up. Resolves when it is running (or the task ended). */
+  async run(): Promise<void> {
+    const d = this.deps.docker;
+    try {
+      if (this.containerId) {
+        const st = await d.inspect(this.containerId);
+        if (st?.running) {
+          this.set('running', 'started');
+          return;
+        }
+        if (st) {
+          this.onExit(st.exitCode, st.error);
+          return;
+        }
+        this.containerId = undefined;
+      }
+      this.set('accepted', 'accepted');
+      this.set('preparing', 'preparing');
+      const image = this.task.Spec.ContainerSpec.Image;
+      if (!(await d.hasImage(image))) {
+        try {
+          await d.pull(image);
+        } catch (err) {
+          const msg = engineMessage(err instanceof TswarmError && err.cause ? err.cause : err);
+          this.set('rejected', 'preparing failed', {
+            Err: msg.startsWith('No such image') ? msg : `No such image: ${image}: ${msg}`,
+          });
+          return;
+        }
+      }
+      if (this.stopping) return;
+      this.containerId = await d.create(this.config());
+      this.set('ready', 'prepared');
+      if (this.isStopping()) return;
+      this.set('starting', 'starting');
+      await d.start(this.containerId);
+      const st = await d.inspect(this.containerId);
+      if (st && !st.running) {
+        this.onExit(st.exitCode, st.error);
+        return;
+      }
+      const ports = (st?.ports ?? [])
+        .filter((p) => p.hostPort > 0)
+        .map((p) => ({
+          Protocol: p.protocol === 'udp' ? ('udp' as const) : ('tcp' as const),
+          TargetPort: p.containerPort,
+          PublishedPort: p.hostPort,
+          PublishMode: 'host' as const,
+        }));
+      this.portStatus = ports.length ? { Ports: ports } : undefined;
+      if (!this.task.Spec.ContainerSpec.Healthcheck || st?.health === 'healthy')
+        this.set('running', 'started');
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      this.log.warn({ err: msg }, 'task failed to start');
+      if (this.state === 'preparing' || this.state === 'accepted')
+        this.set('rejected', 'preparing failed', { Err: msg });
+      else this.set('failed', 'starting failed', { Err: msg });
+    }
+  }
+
+  /** A `health_status` event from the engine. */
+  onHealth(status: string): void {
+    if (status === 'healthy' && this.state === 'starting') this.set('running', 'started');
+    if (status === 'unhealthy' && !isTerminal(this.state)) {
+      this.set('failed', 'task: container unhealthy', { Err: 'task: container unhealthy' });
+      const id = this.containerId;
+      if (id) void this.deps.docker.stop(id, this.graceS()).catch(() => undefined);
+    }
+  }
+
+  /** A `die` event (or an exit seen on adoption). */
+  onExit(exitCode: number, error = ''): void {
+    if (isTerminal(this.state)) return;
+    if (this.stopping) {
+      this.set('shutdown', 'shutdown', { ContainerStatus: { ExitCode: exitCode } });
+      return;
+    }
+    if (exitCode === 0) this.set('complete', 'finished', { ContainerStatus: { ExitCode: 0 } });
+    else {
+      const err = error || `task: non-zero exit (${exitCode})`;
+      this.set('failed', 'started', { Err: err, ContainerStatus: { ExitCode: exitCode } });
+    }
+  }
+
+  /** Desired state went to shutdown: stop with the grace period, then the engine kills. */
+  async shutdown(): Promise<void> {
+    this.stopping = true;
+    const id = this.containerId;
+    if (id) await this.deps.docker.stop(id, this.graceS());
+    if (!isTerminal(this.state)) this.set('shutdown', 'shutdown');
+  }
+
+  /** The task left this node's assignments: the container goes. */
+  async remove(): Promise<void> {
+    this.stopping = true;
+    const id = this.containerId;
+    if (id) {
+      await this.deps.docker.stop(id, this.graceS());
+      await this.deps.docker.remove(id);
+    }
+  }
+}
