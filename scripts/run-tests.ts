@@ -52,7 +52,14 @@ for (const tier of tiers) {
   const serial = tier === 'integration' || tier === 'lab';
   const res = spawnSync(
     process.execPath,
-    ['--test', '--test-reporter=spec', ...(serial ? ['--test-concurrency=1'] : []), ...files],
+    [
+      '--test',
+      '--test-reporter=spec',
+      // A hung test fails on its own instead of holding CI to its 60-minute limit.
+      `--test-timeout=${serial ? 600_000 : 300_000}`,
+      ...(serial ? ['--test-concurrency=1'] : []),
+      ...files,
+    ],
     { stdio: 'inherit', cwd: root },
   );
   if (res.status !== 0) {

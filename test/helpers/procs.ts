@@ -161,6 +161,14 @@ export class TestDaemon {
 
   async cleanup(): Promise<void> {
     await this.kill();
+    if (process.env['TSWARM_TEST_KEEP_LOGS']) {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(
+        `${process.env['TSWARM_TEST_KEEP_LOGS']}/${this.opts.name ?? 'daemon'}-${process.pid}.log`,
+        this.logs,
+      );
+      return;
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
