@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Provisions one tswarm node (a Vagrant VM or a container-lab node): Docker, Node.js,
+# tswarm under /opt/tswarm, and tswarmd.service enabled and started.
+#   provision.sh [--src DIR] [--no-start]
+# DIR is a checkout of tswarm (default: the directory above this script). Idempotent.
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+start=1
+copy_modules=0
+while (($#)); do
+  case $1 in
+    --src) src=$2; shift 2 ;;
+    --no-start) start=0; shift ;;
+    --copy-modules) copy_modules=1; shift ;;
+    *) echo "provision.sh: unknown argument $1" >&2; exit 64 ;;
+  esac
+done
+
+export DEBIAN_FRONTEND=noninteractive
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v rsync >/dev/null 2>&1 || need+=(rsync)
+if ! command -v node >/dev/null 2>&1 || [[ $(node -p 'process.versions.node.split(".")[0]') -lt 20 ]]; then
+  need+=(nodejs npm)
+fi
+if ((${#need[@]})); then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [[ $(node -p 'process.versions.node.split(".")[0]') -lt 20 ]]; then
+  echo "provision.sh: Node.js >= 20 is required (found $(node --version))" >&2
+  exit 1
+fi
+
+mkdir -p /opt/tswarm
+if ((copy_modules)) && [[ -d "$src/node_modules" ]]; then
+  # Lab nodes: same machine architecture as the host, so its installed modules are reused.
+  rsync -a --delete --exclude .git --exclude .lab "$src"/ /opt/tswarm/
+else
+  rsync -a --delete --exclude .git --exclude node_modules --exclude .lab "$src"/ /opt/tswarm/
+fi
+cd /opt/tswarm
+if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+  npm ci --no-audit --no-fund --omit=dev >/dev/null 2>&1 || npm ci --no-audit --no-fund >/dev/null
+fi
+if [[ ! -f build/src/daemon/bin.js ]]; then
+  # A source checkout without a build: build it here (needs the dev dependencies).
+  npm ci --no-audit --no-fund >/dev/null
+  npm run build --silent
+fi
+ln -sf /opt/tswarm/bin/tswarm.js /usr/local/bin/tswarm
+ln -sf /opt/tswarm/bin/tswarmd.js /usr/local/bin/tswarmd
+
+install -m 0644 /opt/tswarm/scripts/systemd/tswarmd.service /etc/systemd/system/tswarmd.service
+[[ -f /etc/default/tswarmd ]] || echo 'TSWARMD_OPTS=' >/etc/default/tswarmd
+if [[ -d /run/systemd/system ]]; then
+  systemctl daemon-reload
+  systemctl enable docker.service tswarmd.service >/dev/null 2>&1
+  if ((start)); then
+    systemctl start docker.service
+    systemctl restart tswarmd.service
+    for _ in $(seq 1 100); do
+      tswarm info >/dev/null 2>&1 && break
+      sleep 0.2
+    done
+    tswarm info >/dev/null
+  fi
+fi
+echo "provisioned tswarm on $(hostname)"
