@@ -23,17 +23,26 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
-if ! command -v node >/dev/null 2>&1 || [[ $(node -p 'process.versions.node.split(".")[0]') -lt 20 ]]; then
-  need+=(nodejs npm)
-fi
 if ((${#need[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-if [[ $(node -p 'process.versions.node.split(".")[0]') -lt 20 ]]; then
-  echo "provision.sh: Node.js >= 20 is required (found $(node --version))" >&2
+node_major() { command -v node >/dev/null 2>&1 && node -p 'process.versions.node.split(".")[0]' || echo 0; }
+if (($(node_major) < 20)); then
+  # Debian bookworm ships Node 18: take the official Node 20 build (VMs reach nodejs.org).
+  arch=$(uname -m); case $arch in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; esac
+  ver=${TSWARM_NODE_VERSION:-v20.18.1}
+  apt-get install -y -qq --no-install-recommends curl ca-certificates xz-utils >/dev/null
+  curl -fsSL "https://nodejs.org/dist/$ver/node-$ver-linux-$arch.tar.xz" | tar -xJ -C /usr/local --strip-components=1
+  hash -r
+fi
+if (($(node_major) < 20)); then
+  echo "provision.sh: Node.js >= 20 is required (found $(node --version 2>/dev/null || echo none))" >&2
   exit 1
 fi
+
+# tswarmd.service starts /usr/bin/node.
+[[ -x /usr/bin/node ]] || ln -sf "$(command -v node)" /usr/bin/node
 
 mkdir -p /opt/tswarm
 if ((copy_modules)) && [[ -d "$src/node_modules" ]]; then
