@@ -71,7 +71,8 @@ if [[ -d /run/systemd/system ]]; then
   if ((start)); then
     systemctl start docker.service
     systemctl restart tswarmd.service
-    for _ in $(seq 1 100); do
+    # A loaded machine may take a while to start Node and load the daemon.
+    for _ in $(seq 1 300); do
       tswarm info >/dev/null 2>&1 && break
       sleep 0.2
     done
