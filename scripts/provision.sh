@@ -52,7 +52,7 @@ else
   rsync -a --delete --exclude .git --exclude node_modules --exclude .lab "$src"/ /opt/tswarm/
 fi
 cd /opt/tswarm
-if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+if ((copy_modules == 0)) && { [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; }; then
   npm ci --no-audit --no-fund --omit=dev >/dev/null 2>&1 || npm ci --no-audit --no-fund >/dev/null
 fi
 if [[ ! -f build/src/daemon/bin.js ]]; then
