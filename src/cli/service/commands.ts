@@ -5,7 +5,7 @@ import type { Client } from '../client.js';
 import type { Context } from '../context.js';
 import { waitConverged } from './progress.js';
 import { capitalize, formatPorts, orderTasks, renderTable, stateText } from './render.js';
-import { applySpecFlags, parseUint, type SpecFlags } from './spec-flags.js';
+import { applySpecFlags, parseUint, splitShellWords, type SpecFlags } from './spec-flags.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -382,7 +382,7 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
         },
         s.Spec,
         f.image,
-        f.args !== undefined ? f.args.split(/\s+/).filter(Boolean) : [],
+        f.args !== undefined ? splitShellWords(f.args, '--args') : [],
       );
       const cs = spec.TaskTemplate.ContainerSpec;
       const envRm = new Set(f.envRm ?? []);

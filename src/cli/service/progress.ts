@@ -24,6 +24,13 @@ function latestPerSlot(svc: Service, tasks: readonly Task[]): Map<string, Task> 
  * Docker's converge view: `overall progress: N out of M tasks`, a line per slot, then
  * `verify: Service converged`. Lines are printed when they change (no cursor tricks), so the
  * output reads the same in a terminal and in a log. Throws when a slot's task is rejected.
+ *
+ * Updates and rollbacks follow the service's UpdateStatus as Docker's CLI does: a rollback
+ * (manual, or automatic after a failed update) prints `rollback: <message>` and the progress
+ * reads `rolling back update: N out of M tasks`; a paused update or rollback ends the wait
+ * with Docker's `service update paused: <message>` / `service rollback paused: <message>`.
+ * Beyond Docker, an update is converged only once the updater has closed it (completed):
+ * its monitor windows are over.
  */
 export async function waitConverged(
   client: Client,
@@ -39,6 +46,7 @@ export async function waitConverged(
   let lastOverall = '';
   let convergedSince: number | undefined;
   let verifyShown = false;
+  let rollingBack = false;
   for (;;) {
     const svcJson = await client.call<{ json: string }>((c, o, cb) =>
       c.ServiceInspect({ ref: serviceId, stale_ok: false }, o, cb),
@@ -57,7 +65,27 @@ export async function waitConverged(
         t.DesiredState === 'running' &&
         JSON.stringify(t.Spec) === JSON.stringify(svc.Spec.TaskTemplate),
     ).length;
-    const overall = `overall progress: ${Math.min(running, want)} out of ${want} tasks`;
+    const st = svc.UpdateStatus;
+    // The update's state, as Docker's progress reads it.
+    switch (st?.State) {
+      case 'updating':
+        rollingBack = false;
+        break;
+      case 'paused':
+        throw new TswarmError('FAILED_PRECONDITION', `service update paused: ${st.Message}`);
+      case 'rollback_started':
+        if (!rollingBack && st.Message) out(`rollback: ${st.Message} \n`);
+        rollingBack = true;
+        break;
+      case 'rollback_paused':
+        throw new TswarmError('FAILED_PRECONDITION', `service rollback paused: ${st.Message}`);
+      case 'completed':
+      case 'rollback_completed':
+      case undefined:
+        break;
+    }
+    const updateOpen = st?.State === 'updating' || st?.State === 'rollback_started';
+    const overall = `overall progress: ${rollingBack ? 'rolling back update: ' : ''}${Math.min(running, want)} out of ${want} tasks`;
     if (overall !== lastOverall) {
       out(`${overall} \n`);
       lastOverall = overall;
@@ -76,25 +104,30 @@ export async function waitConverged(
         printed.set(k, line);
       }
     }
-    const rejected = [...slots.values()].find((t) => t.Status.State === 'rejected');
+    // During an update the updater decides what a rejected task means (pause, rollback).
+    const rejected = updateOpen
+      ? undefined
+      : [...slots.values()].find((t) => t.Status.State === 'rejected');
     if (rejected) {
       throw new TswarmError(
         'FAILED_PRECONDITION',
         `${kind === 'rollback' ? 'rollback' : 'service'} ${svc.Spec.Name}: task ${rejected.ID.slice(0, 12)} rejected: ${rejected.Status.Err ?? rejected.Status.Message}`,
       );
     }
-    if (running >= want && (want > 0 || slots.size === 0) && [...slots.values()].length >= want) {
+    if (
+      running >= want &&
+      (want > 0 || slots.size === 0) &&
+      [...slots.values()].length >= want &&
+      !updateOpen
+    ) {
       convergedSince ??= Date.now();
       if (!verifyShown) {
         out(`verify: Waiting ${VERIFY_MS / 1000} seconds to verify that tasks are stable... \n`);
         verifyShown = true;
       }
       if (Date.now() - convergedSince >= VERIFY_MS) {
-        out(
-          kind === 'rollback'
-            ? 'rollback: rollback completed\nverify: Service converged \n'
-            : 'verify: Service converged \n',
-        );
+        if (rollingBack || kind === 'rollback') out('rollback: rollback completed \n');
+        out('verify: Service converged \n');
         return;
       }
     } else {

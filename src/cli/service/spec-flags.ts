@@ -49,6 +49,46 @@ export function parseDurationNs(raw: string, flag: string): number {
   return Math.round(total);
 }
 
+/**
+ * A command line → words, as Docker's ShellWordsOpt (`--args`, `--entrypoint`): whitespace
+ * separates words; single quotes keep everything; double quotes keep everything but
+ * backslash escapes of `"`, `\\`, `$` and `` ` ``; a backslash outside quotes escapes the next
+ * character.
+ */
+export function splitShellWords(raw: string, flag: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw.charAt(i);
+    if (quote === "'") {
+      if (ch === "'") quote = undefined;
+      else word += ch;
+    } else if (quote === '"') {
+      if (ch === '"') quote = undefined;
+      else if (ch === '\\' && '"\\$`'.includes(raw.charAt(i + 1) || 'x')) word += raw.charAt(++i);
+      else word += ch;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      inWord = true;
+      if (ch === "'" || ch === '"') quote = ch;
+      else if (ch === '\\') {
+        if (i + 1 >= raw.length)
+          bad(`invalid argument "${raw}" for "${flag}" flag: EOF found after escape character`);
+        word += raw.charAt(++i);
+      } else word += ch;
+    }
+  }
+  if (quote)
+    bad(`invalid argument "${raw}" for "${flag}" flag: EOF found when expecting closing quote`);
+  if (inWord) words.push(word);
+  return words;
+}
+
 /** "1.5" CPUs → NanoCPUs, exact to the nano CPU (Docker's ParseCPUs). */
 export function parseCpus(raw: string, flag: string): number {
   const m = /^(\d*)(?:\.(\d*))?$/.exec(raw);
@@ -375,7 +415,7 @@ export function applySpecFlags(
     ...parseKeyValues(f.containerLabel ?? [], '--container-label'),
   };
   const command =
-    f.entrypoint !== undefined ? f.entrypoint.split(/\s+/).filter(Boolean) : cs?.Command;
+    f.entrypoint !== undefined ? splitShellWords(f.entrypoint, '--entrypoint') : cs?.Command;
   const cmdArgs = args.length ? [...args] : cs?.Args;
   const name = f.name ?? base?.Name ?? '';
   return {

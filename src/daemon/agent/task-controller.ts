@@ -189,8 +189,11 @@ export class TaskController {
           PublishMode: 'host' as const,
         }));
       this.portStatus = ports.length ? { Ports: ports } : undefined;
-      if (!this.task.Spec.ContainerSpec.Healthcheck || st?.health === 'healthy')
-        this.set('running', 'started');
+      // With a health check (the spec's, or the image's unless disabled with NONE), the task
+      // is running once healthy: the engine's health_status event moves it on (onHealth).
+      const hc = this.task.Spec.ContainerSpec.Healthcheck;
+      const checked = hc ? hc.Test?.[0] !== 'NONE' : st?.health !== undefined;
+      if (!checked || st?.health === 'healthy') this.set('running', 'started');
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       this.log.warn({ err: msg }, 'task failed to start');

@@ -7,6 +7,7 @@ import {
   parseKeyValues,
   parsePublish,
   parseUint,
+  splitShellWords,
 } from '../../../src/cli/service/spec-flags.js';
 import { throwsInvalid } from './helpers.js';
 
@@ -229,4 +230,28 @@ describe('parsePublish', () => {
       throwsInvalid(() => parsePublish(raw), msg);
     });
   }
+});
+
+describe('splitShellWords (--args, --entrypoint)', () => {
+  it('splits on whitespace and keeps quoted words whole, as a shell', () => {
+    assert.deepEqual(splitShellWords(`sh -c 'trap "exit 0" TERM; sleep 1'`, '--args'), [
+      'sh',
+      '-c',
+      'trap "exit 0" TERM; sleep 1',
+    ]);
+    assert.deepEqual(splitShellWords(`  a\\ b "c \\" d" '' e  `, '--args'), [
+      'a b',
+      'c " d',
+      '',
+      'e',
+    ]);
+    assert.deepEqual(splitShellWords('', '--args'), []);
+  });
+
+  it('refuses an unterminated quote', () => {
+    throwsInvalid(
+      () => splitShellWords(`sh -c 'x`, '--args'),
+      `invalid argument "sh -c 'x" for "--args" flag: EOF found when expecting closing quote`,
+    );
+  });
 });

@@ -459,6 +459,45 @@ describe('planService: the updater and the reconciler together', () => {
     assert.deepEqual(p.create, []);
   });
 
+  it('a rollback replaces the failed tasks of the update at once and completes only then', () => {
+    // After a paused update: slot 1 ran the bad spec and failed (its restart is pending), slot
+    // 2 still runs the good one. `service rollback` makes the good spec current again.
+    const svc = service(spec('app:v1', { replicas: 2 }), {
+      PreviousSpec: spec('app:v2', { replicas: 2 }),
+      UpdateStatus: {
+        State: 'rollback_started',
+        StartedAt: at(0),
+        Message: 'manually requested rollback',
+      },
+    });
+    const bad = task('bad1', 1, 'app:v2', { state: 'failed', created: -5_000, ended: -4_000 });
+    const tasks = [
+      task('old1', 1, 'app:v1', {
+        state: 'shutdown',
+        desired: 'shutdown',
+        created: -60_000,
+        ended: -5_000,
+      }),
+      bad,
+      task('old2', 2, 'app:v1', { created: -60_000, ran: -30_000 }),
+    ];
+    const p = planService(base(svc, tasks, [node('node1', 'ready')]));
+    assert.equal(p.service, undefined, 'not completed while slot 1 waits on the old spec');
+    assert.deepEqual(
+      p.create.map((t) => [t.Slot, t.Spec.ContainerSpec.Image]),
+      [[1, 'app:v1']],
+    );
+    assert.ok(p.update.some((u) => u.id === 'bad1' && u.desiredState === 'shutdown'));
+    // The same, once the ended task is history: nothing outdated, the rollback completes.
+    const done = planUpdate({
+      service: svc,
+      tasks: [{ ...bad, DesiredState: 'shutdown' }, tasks[2] as Task],
+      now: T0 + 10_000,
+      newId,
+    });
+    assert.equal(done.service?.service.UpdateStatus?.State, 'rollback_completed');
+  });
+
   it('a start-first update holds its slot through planService', () => {
     const svc = service(spec('app:v2', { replicas: 1, update: { Order: 'start-first' } }), {
       UpdateStatus: updating(0),

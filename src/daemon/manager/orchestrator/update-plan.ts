@@ -117,6 +117,13 @@ interface Group {
   readonly nodeId?: string;
   /** Live tasks running an outdated spec. */
   readonly liveOld: Task[];
+  /**
+   * The group's newest task when it runs an outdated spec, ended, and still waits for the
+   * restart policy (desired running, nothing live): the update replaces it at once, as
+   * swarmkit's updater does, instead of the reconciler restarting it later on the new spec.
+   * A rollback of a failed update meets these: the failed tasks of the update.
+   */
+  readonly endedOld?: Task;
   /** The newest live task running the current spec. */
   readonly liveNew?: Task;
   /**
@@ -125,6 +132,9 @@ interface Group {
    */
   readonly first?: Task;
 }
+
+/** Does the group still run (or wait to restart) an outdated spec? */
+const outdated = (g: Group): boolean => g.liveOld.length > 0 || g.endedOld !== undefined;
 
 function groupsOf(svc: Service, tasks: readonly Task[], since: number): Group[] {
   const replicas = svc.Spec.Mode.Global ? undefined : (svc.Spec.Mode.Replicated?.Replicas ?? 1);
@@ -142,6 +152,15 @@ function groupsOf(svc: Service, tasks: readonly Task[], since: number): Group[] 
     const current = sorted.filter((t) => sameSpec(t.Spec, template));
     const liveNew = live.find((t) => sameSpec(t.Spec, template));
     const first = current.filter((t) => ms(t.CreatedAt) >= since).at(-1);
+    const newest = sorted[0];
+    const endedOld =
+      live.length === 0 &&
+      newest !== undefined &&
+      isTerminalState(newest.Status.State) &&
+      (newest.DesiredState === 'running' || newest.DesiredState === 'ready') &&
+      !sameSpec(newest.Spec, template)
+        ? newest
+        : undefined;
     out.push({
       key,
       ...(sorted[0]?.Slot !== undefined ? { slot: sorted[0].Slot } : {}),
@@ -149,6 +168,7 @@ function groupsOf(svc: Service, tasks: readonly Task[], since: number): Group[] 
         ? { nodeId: sorted[0].NodeID }
         : {}),
       liveOld: live.filter((t) => !sameSpec(t.Spec, template)),
+      ...(endedOld ? { endedOld } : {}),
       ...(liveNew ? { liveNew } : {}),
       ...(first ? { first } : {}),
     });
@@ -292,7 +312,7 @@ export function planUpdate(inp: UpdatePlanInput): UpdatePlan {
   const delayMs = cfg.Delay / NANOS_PER_MS;
 
   // Failures first: they may stop the update before anything else happens.
-  const inUpdate = groups.filter((g) => g.liveOld.length > 0 || g.first !== undefined);
+  const inUpdate = groups.filter((g) => outdated(g) || g.first !== undefined);
   if (cfg.FailureAction !== 'continue' && inUpdate.length > 0) {
     const failed = inUpdate
       .map((g) => g.first)
@@ -344,7 +364,7 @@ export function planUpdate(inp: UpdatePlanInput): UpdatePlan {
       }
     }
     if (isBusy) busy++;
-    else if (g.liveOld.length > 0 && !g.liveNew) dirty.push(g);
+    else if (outdated(g) && !g.liveNew) dirty.push(g);
   }
 
   const workers = cfg.Parallelism === 0 ? Number.POSITIVE_INFINITY : cfg.Parallelism;
@@ -352,11 +372,12 @@ export function planUpdate(inp: UpdatePlanInput): UpdatePlan {
   for (const g of take) {
     const t = newTask(svc, inp.newId(), now, g.slot, g.nodeId);
     create.push(t);
+    if (g.endedOld) stop([g.endedOld]);
     if (cfg.Order === 'stop-first') stop(g.liveOld);
     else held.add(g.key);
   }
 
-  const finished = busy === 0 && !windowsOpen && groups.every((g) => g.liveOld.length === 0);
+  const finished = busy === 0 && !windowsOpen && !groups.some(outdated);
   if (finished) {
     const rollback = isRollback(st);
     const message = rollback
