@@ -5,6 +5,8 @@ import { registerInfo } from './commands/info.js';
 import { registerServiceCommands } from './service/commands.js';
 import { registerNodeCommands } from './commands/node/index.js';
 import { registerSwarmCommands } from './commands/swarm/index.js';
+import { registerSecretCommands } from './commands/secret/index.js';
+import { registerStackCommands } from './stack/commands.js';
 import { commandPath } from './command.js';
 import { usageError, type Context } from './context.js';
 import { errorText } from './errors.js';
@@ -15,6 +17,7 @@ const GROUPS: readonly (readonly [name: string, description: string])[] = [
   ['swarm', 'Manage Swarm'],
   ['node', 'Manage Swarm nodes'],
   ['service', 'Manage Swarm services'],
+  ['secret', 'Manage Swarm secrets'],
   ['stack', 'Manage Swarm stacks'],
 ];
 
@@ -31,6 +34,8 @@ export function registerGroup(name: string, fn: GroupRegistrar): void {
 
 registerGroup('swarm', registerSwarmCommands);
 registerGroup('node', registerNodeCommands);
+registerGroup('secret', registerSecretCommands);
+registerGroup('stack', registerStackCommands);
 
 /**
  * Runs the CLI on argv (without node and the script) and returns the exit code:

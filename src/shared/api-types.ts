@@ -113,6 +113,36 @@ export interface ContainerSpec {
   /** Nanoseconds. */
   readonly StopGracePeriod?: number;
   readonly Healthcheck?: HealthConfig;
+  /** Secrets mounted read-only under /run/secrets (Docker's SecretReference). */
+  readonly Secrets?: readonly SecretReference[];
+}
+
+/** A service's use of a secret: mounted at /run/secrets/<File.Name> (Docker's shape). */
+export interface SecretReference {
+  readonly File?: {
+    readonly Name: string;
+    readonly UID: string;
+    readonly GID: string;
+    /** File mode (decimal in JSON, as Docker: 0444 is 292). */
+    readonly Mode: number;
+  };
+  /** Filled in by the manager from SecretName when empty. */
+  readonly SecretID: string;
+  readonly SecretName: string;
+}
+
+export interface SecretSpec {
+  readonly Name: string;
+  readonly Labels: Readonly<Record<string, string>>;
+}
+
+/** `secret inspect`: Docker's /secrets object. The data never leaves the managers this way. */
+export interface Secret {
+  readonly ID: string;
+  readonly Version: ObjectVersion;
+  readonly CreatedAt: string;
+  readonly UpdatedAt: string;
+  readonly Spec: SecretSpec;
 }
 
 export interface ResourceSet {

@@ -71,7 +71,8 @@ function addSpecOptions(cmd: Command, forUpdate: boolean): Command {
       .addOption(new Option('--mode <mode>', 'Service mode').choices(['replicated', 'global']))
       .option('-l, --label <KEY=VALUE>', 'Service labels', collect)
       .option('--container-label <KEY=VALUE>', 'Container labels', collect)
-      .option('-p, --publish <port>', 'Publish a port as a node port', collect);
+      .option('-p, --publish <port>', 'Publish a port as a node port', collect)
+      .option('--secret <secret>', 'Specify secrets to expose to the service', collect);
   }
   return cmd;
 }
@@ -342,7 +343,9 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
       .option('--constraint-add <expr>', 'Add or update a placement constraint', collect)
       .option('--constraint-rm <expr>', 'Remove a constraint', collect)
       .option('--publish-add <port>', 'Add or update a published port', collect)
-      .option('--publish-rm <port>', 'Remove a published port by its target port', collect),
+      .option('--publish-rm <port>', 'Remove a published port by its target port', collect)
+      .option('--secret-add <secret>', 'Add or update a secret on a service', collect)
+      .option('--secret-rm <secret>', 'Remove a secret', collect),
     true,
   ).action(
     async (
@@ -360,6 +363,8 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
         constraintRm?: string[];
         publishAdd?: string[];
         publishRm?: string[];
+        secretAdd?: string[];
+        secretRm?: string[];
         detach?: boolean;
         quiet?: boolean;
       },
@@ -379,6 +384,7 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
           constraint: f.constraintAdd ?? [],
           publish: f.publishAdd ?? [],
           label: f.labelAdd ?? [],
+          secret: f.secretAdd ?? [],
         },
         s.Spec,
         f.image,
@@ -389,6 +395,7 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
       const labels = { ...spec.Labels };
       for (const k of f.labelRm ?? []) Reflect.deleteProperty(labels, k);
       const constraintsRm = new Set(f.constraintRm ?? []);
+      const secretsRm = new Set(f.secretRm ?? []);
       const portsRm = new Set(
         (f.publishRm ?? []).map((p) =>
           Number(
@@ -407,6 +414,13 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
           ContainerSpec: {
             ...cs,
             ...(cs.Env ? { Env: cs.Env.filter((e) => !envRm.has(e.split('=')[0] ?? '')) } : {}),
+            ...(cs.Secrets
+              ? {
+                  Secrets: cs.Secrets.filter(
+                    (r) => !secretsRm.has(r.SecretName) && !secretsRm.has(r.SecretID),
+                  ),
+                }
+              : {}),
           },
           ...(spec.TaskTemplate.Placement
             ? {

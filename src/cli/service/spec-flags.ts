@@ -1,4 +1,9 @@
-import type { PortConfig, ServiceSpec, UpdateConfig } from '../../shared/api-types.js';
+import type {
+  PortConfig,
+  SecretReference,
+  ServiceSpec,
+  UpdateConfig,
+} from '../../shared/api-types.js';
 import { TswarmError } from '../../shared/errors.js';
 
 /*
@@ -172,6 +177,46 @@ export function parsePublish(raw: string): PortConfig {
   };
 }
 
+/**
+ * `--secret NAME` or `--secret source=NAME,target=FILE,uid=0,gid=0,mode=0444` (Docker's
+ * SecretOpt; mode is octal). The manager fills in the secret's ID.
+ */
+export function parseSecretRef(raw: string): SecretReference {
+  const fields: Record<string, string> = {};
+  if (!raw.includes('=')) fields['source'] = raw;
+  else {
+    for (const part of raw.split(',')) {
+      const i = part.indexOf('=');
+      if (i <= 0) bad(`invalid field '${part}' must be a key=value pair`);
+      const k = part.slice(0, i).toLowerCase();
+      const v = part.slice(i + 1);
+      if (k === 'source' || k === 'src') fields['source'] = v;
+      else if (k === 'target' || k === 'uid' || k === 'gid' || k === 'mode') fields[k] = v;
+      else bad(`invalid field key ${k}`);
+    }
+  }
+  const source = fields['source'];
+  if (!source) bad('source is required');
+  const mode = fields['mode'] ?? '0444';
+  if (!/^[0-7]{1,4}$/.test(mode))
+    bad(`invalid argument "${raw}" for "--secret" flag: invalid file mode ${mode}`);
+  for (const k of ['uid', 'gid']) {
+    const v = fields[k];
+    if (v !== undefined && !/^\d+$/.test(v))
+      bad(`invalid argument "${raw}" for "--secret" flag: invalid ${k} ${v}`);
+  }
+  return {
+    File: {
+      Name: fields['target'] ?? source,
+      UID: fields['uid'] ?? '0',
+      GID: fields['gid'] ?? '0',
+      Mode: parseInt(mode, 8),
+    },
+    SecretID: '',
+    SecretName: source,
+  };
+}
+
 function port(v: string, raw: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < 1 || n > 65535)
@@ -213,6 +258,8 @@ export interface SpecFlags {
   user?: string;
   hostname?: string;
   publish?: string[];
+  /** `--secret` (create) / `--secret-add` (update). */
+  secret?: string[];
   healthCmd?: string;
   healthInterval?: string;
   healthTimeout?: string;
@@ -417,6 +464,12 @@ export function applySpecFlags(
   const command =
     f.entrypoint !== undefined ? splitShellWords(f.entrypoint, '--entrypoint') : cs?.Command;
   const cmdArgs = args.length ? [...args] : cs?.Args;
+  const secrets = [...(cs?.Secrets ?? [])];
+  for (const r of (f.secret ?? []).map(parseSecretRef)) {
+    const i = secrets.findIndex((x) => x.File?.Name === r.File?.Name);
+    if (i >= 0) secrets[i] = r;
+    else secrets.push(r);
+  }
   const name = f.name ?? base?.Name ?? '';
   return {
     Name: name,
@@ -437,6 +490,7 @@ export function applySpecFlags(
           ? { StopGracePeriod: parseDurationNs(f.stopGracePeriod, '--stop-grace-period') }
           : {}),
         ...(hc ? { Healthcheck: hc } : {}),
+        ...(secrets.length ? { Secrets: secrets } : {}),
       },
       ...(Object.keys(limits).length || Object.keys(reservations).length
         ? { Resources: { Limits: limits, Reservations: reservations } }

@@ -3,10 +3,13 @@ import type { Task, TaskStatus } from '../../shared/api-types.js';
 import type { Logger } from '../log.js';
 import { LABEL_TASK_ID, type DockerAdapter } from './docker/adapter.js';
 import { isTerminal, stateIndex, TaskController } from './task-controller.js';
+import { defaultSecretsRoot, SecretFiles, type TaskSecret } from './secret-files.js';
 
 export interface AssignedTask {
   readonly task: Task;
   readonly serviceName: string;
+  /** Clear data of the task's secrets (only for tasks still to run). */
+  readonly secrets?: readonly TaskSecret[];
 }
 
 /**
@@ -24,6 +27,7 @@ export class Executor {
   private haveAssignments = false;
   private readonly log: Logger;
   private queue: Promise<void> = Promise.resolve();
+  private readonly secretFiles: SecretFiles;
 
   constructor(
     private readonly nodeId: string,
@@ -32,6 +36,7 @@ export class Executor {
     log: Logger,
   ) {
     this.log = log.child({ component: 'executor' });
+    this.secretFiles = new SecretFiles(defaultSecretsRoot(nodeId));
   }
 
   async start(): Promise<void> {
@@ -153,6 +158,8 @@ export class Executor {
           this.orphans.delete(taskId);
         }
       }
+      // Secret files of tasks that are gone (the daemon was down when they were removed).
+      await this.secretFiles.prune(new Set(wanted.keys())).catch(() => undefined);
     }
     for (const a of assigned) {
       const t = a.task;
@@ -166,11 +173,18 @@ export class Executor {
         c = new TaskController(
           t,
           a.serviceName,
-          { nodeId: this.nodeId, docker: this.docker, report: this.report, log: this.log },
+          {
+            nodeId: this.nodeId,
+            docker: this.docker,
+            report: this.report,
+            log: this.log,
+            secretFiles: this.secretFiles,
+          },
           adopted,
         );
         this.controllers.set(t.ID, c);
       } else c.update(t);
+      c.useSecrets(a.secrets ?? []);
       const desired = stateIndex(t.DesiredState);
       if (t.DesiredState === 'remove') {
         this.controllers.delete(t.ID);

@@ -25,7 +25,11 @@ export interface AgentSessionOptions {
     node: Node;
     managers: PeerAddr[];
     leaderId: string;
-    assignments?: { task: Task; serviceName: string }[];
+    assignments?: {
+      task: Task;
+      serviceName: string;
+      secrets: { id: string; name: string; data: Buffer }[];
+    }[];
   }) => void;
   /** Called when a session is (re-)established: the agent re-sends its tasks' states. */
   readonly onConnected?: () => void;
@@ -240,6 +244,7 @@ export class AgentSession {
                     assignments: m.assignments.map((a) => ({
                       task: JSON.parse(a.task_json) as Task,
                       serviceName: a.service_name,
+                      secrets: a.secrets.map((x) => ({ id: x.id, name: x.name, data: x.data })),
                     })),
                   }
                 : {}),

@@ -12,6 +12,7 @@ import {
   type DockerAdapter,
 } from './docker/adapter.js';
 import { engineMessage } from './docker/errors.js';
+import type { SecretFiles, SecretMount, TaskSecret } from './secret-files.js';
 
 export function stateIndex(s: TaskState): number {
   return TASK_STATES.indexOf(s);
@@ -36,6 +37,8 @@ export interface ControllerDeps {
   readonly docker: DockerAdapter;
   readonly report: (taskId: string, status: TaskStatus) => void;
   readonly log: Logger;
+  /** Where the task's secrets are written for their bind mounts (a tmpfs). */
+  readonly secretFiles?: SecretFiles;
 }
 
 const NS_PER_S = 1e9;
@@ -81,6 +84,21 @@ export class TaskController {
 
   update(t: Task): void {
     this.task = t;
+  }
+
+  private secrets: readonly TaskSecret[] = [];
+
+  /** The clear data of the task's secrets, as the dispatcher sent it (kept in memory only). */
+  useSecrets(secrets: readonly TaskSecret[]): void {
+    if (secrets.length) this.secrets = secrets;
+  }
+
+  private async secretMounts(): Promise<SecretMount[]> {
+    const refs = this.task.Spec.ContainerSpec.Secrets ?? [];
+    if (refs.length === 0) return [];
+    const files = this.deps.secretFiles;
+    if (!files) throw new TswarmError('FAILED_PRECONDITION', 'this node cannot mount secrets');
+    return files.write(this.task.ID, refs, this.secrets);
   }
 
   private set(to: TaskState, message: string, extra: Partial<TaskStatus> = {}): void {
@@ -170,7 +188,11 @@ export class TaskController {
         }
       }
       if (this.stopping) return;
-      this.containerId = await d.create(this.config());
+      const mounts = await this.secretMounts();
+      this.containerId = await d.create({
+        ...this.config(),
+        ...(mounts.length ? { mounts } : {}),
+      });
       this.set('ready', 'prepared');
       if (this.isStopping()) return;
       this.set('starting', 'starting');
@@ -243,5 +265,6 @@ export class TaskController {
       await this.deps.docker.stop(id, this.graceS());
       await this.deps.docker.remove(id);
     }
+    await this.deps.secretFiles?.release(this.task.ID);
   }
 }

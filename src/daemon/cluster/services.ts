@@ -228,6 +228,7 @@ export function dispatcherHandlers(d: ClusterServiceDeps): DispatcherHandlers {
             assignments: (assignments ?? []).map((a) => ({
               task_json: JSON.stringify(a.task),
               service_name: a.serviceName,
+              secrets: (a.secrets ?? []).map((x) => ({ id: x.id, name: x.name, data: x.data })),
             })),
           });
         },

@@ -38,6 +38,7 @@ import {
   removeService,
   updateService,
 } from '../manager/service-ops.js';
+import { createSecret, inspectSecret, listSecrets, removeSecret } from '../manager/secret-ops.js';
 
 export interface ControlDeps {
   readonly config: DaemonConfig;
@@ -296,6 +297,38 @@ export function controlHandlers(deps: ControlDeps): ControlHandlers {
           return {};
         },
         (c, opts, cb) => c.ServiceRemove(req, opts, cb),
+      ),
+    ),
+
+    SecretCreate: unary((req, call) =>
+      write(
+        call,
+        async (o) => ({
+          id: await createSecret(o, { name: req.name, labels: req.labels, data: req.data }),
+        }),
+        (c, opts, cb) => c.SecretCreate(req, opts, cb),
+      ),
+    ),
+
+    SecretList: unary(async (req, call) => {
+      const m = managerFor(call);
+      const list = await listSecrets(ops(m), req.filters, req.stale_ok);
+      return { json: list.map((x) => JSON.stringify(x)) };
+    }),
+
+    SecretInspect: unary(async (req, call) => {
+      const m = managerFor(call);
+      return { json: JSON.stringify(await inspectSecret(ops(m), req.ref, req.stale_ok)) };
+    }),
+
+    SecretRemove: unary((req, call) =>
+      write(
+        call,
+        async (o) => {
+          await removeSecret(o, req.ref);
+          return {};
+        },
+        (c, opts, cb) => c.SecretRemove(req, opts, cb),
       ),
     ),
 

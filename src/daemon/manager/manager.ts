@@ -16,6 +16,7 @@ import { checkResult, now, type OpsContext } from './cluster-ops.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { MembershipReconciler } from './membership.js';
 import { Orchestrator } from './orchestrator/loop.js';
+import { openSecret, secretKey } from './secrets/crypto.js';
 
 export const DEFAULT_HEARTBEAT_MS = 1000;
 export const DEFAULT_TASK_HISTORY = 5;
@@ -296,6 +297,7 @@ export class Manager {
         store: this.store,
         propose: (cmd) => this.propose(cmd),
         heartbeatPeriodMs: () => this.heartbeatPeriodMs(),
+        openSecret: (id) => this.openSecret(id),
         log: this.opts.log,
       });
       this.dispatcher.start();
@@ -320,6 +322,22 @@ export class Manager {
 
   get nodeId(): string {
     return this.opts.nodeId;
+  }
+
+  /** A secret's clear data, decrypted in memory with the cluster's secret key. */
+  openSecret(id: string): Buffer | undefined {
+    const sec = this.store.secret(id);
+    const cluster = this.store.cluster();
+    if (!sec || !cluster) return undefined;
+    try {
+      return openSecret(secretKey(cluster), sec.ID, sec.Sealed);
+    } catch (err) {
+      this.log.error(
+        { secret: id, err: err instanceof Error ? err.message : String(err) },
+        'cannot open secret',
+      );
+      return undefined;
+    }
   }
 
   async stop(): Promise<void> {

@@ -6,6 +6,7 @@ import { now, type OpsContext } from './cluster-ops.js';
 import type { Command } from './store/types.js';
 import { isActive, sameSpec } from './orchestrator/reconcile.js';
 import { isUpdateActive, MANUAL_ROLLBACK_MESSAGE } from './orchestrator/update-plan.js';
+import { resolveSecretReferences } from './secret-ops.js';
 
 const NAME_RE = /^[a-zA-Z0-9](?:[a-zA-Z0-9-_.]{0,62})$/;
 
@@ -89,8 +90,9 @@ export function withStatus(ctx: OpsContext, s: Service): ServiceWithStatus {
 
 /** Leader only. */
 export async function createService(ctx: OpsContext, raw: unknown): Promise<string> {
-  const spec = validateServiceSpec(raw);
+  const validated = validateServiceSpec(raw);
   await ctx.readBarrier();
+  const spec = resolveSecretReferences(ctx.store, validated);
   if (ctx.store.services().some((s) => s.Spec.Name === spec.Name)) {
     throw new TswarmError(
       'ALREADY_EXISTS',
@@ -175,7 +177,7 @@ export async function updateService(
       );
     spec = s.PreviousSpec;
   } else {
-    spec = validateServiceSpec(raw);
+    spec = resolveSecretReferences(ctx.store, validateServiceSpec(raw));
     if (spec.Name !== s.Spec.Name) {
       throw new TswarmError(
         'INVALID_ARGUMENT',

@@ -251,6 +251,10 @@ export class FakeDaemon {
       ServiceUpdate: this.unsupported('ServiceUpdate'),
       ServiceRemove: this.unsupported('ServiceRemove'),
       TaskList: this.unsupported('TaskList'),
+      SecretCreate: this.unsupported('SecretCreate'),
+      SecretList: this.unsupported('SecretList'),
+      SecretInspect: this.unsupported('SecretInspect'),
+      SecretRemove: this.unsupported('SecretRemove'),
       ServiceLogs: (call: grpc.ServerWritableStream<unknown, unknown>) => {
         call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'not in the fake daemon' });
       },

@@ -24,6 +24,8 @@ export interface ContainerConfig {
   readonly memoryBytes?: number;
   readonly healthcheck?: HealthConfig;
   readonly stopTimeoutS?: number;
+  /** Read-only bind mounts of files (the task's secrets, from a tmpfs on the host). */
+  readonly mounts?: readonly { source: string; target: string; readOnly: boolean }[];
   /** Host-published ports: container port/proto → host IP and port (0 = ephemeral). */
   readonly ports?: readonly {
     containerPort: number;
@@ -127,6 +129,16 @@ export class DockerAdapter {
           ...(c.memoryBytes ? { Memory: c.memoryBytes } : {}),
           PortBindings: bindings,
           RestartPolicy: { Name: 'no' },
+          ...(c.mounts?.length
+            ? {
+                Mounts: c.mounts.map((m) => ({
+                  Type: 'bind' as const,
+                  Source: m.source,
+                  Target: m.target,
+                  ReadOnly: m.readOnly,
+                })),
+              }
+            : {}),
         },
       });
       return container.id;

@@ -11,6 +11,14 @@ export const RECONNECT_GRACE_MS = 2_500;
 export interface Assignment {
   readonly task: Task;
   readonly serviceName: string;
+  /** The clear data of the secrets the task uses (only tasks on this node, over mTLS). */
+  readonly secrets?: readonly AssignedSecret[];
+}
+
+export interface AssignedSecret {
+  readonly id: string;
+  readonly name: string;
+  readonly data: Buffer;
 }
 
 export interface SessionSink {
@@ -36,6 +44,8 @@ export interface DispatcherOptions {
   readonly store: Store;
   readonly propose: (cmd: Command) => Promise<CommandResult>;
   readonly heartbeatPeriodMs: () => number;
+  /** A secret's clear data (decrypted on this manager), undefined when unknown. */
+  readonly openSecret?: (id: string) => Buffer | undefined;
   readonly now?: () => number;
   readonly log: Logger;
 }
@@ -162,7 +172,24 @@ export class Dispatcher {
     return this.opts.store
       .tasksOnNode(nodeId)
       .filter((t) => t.Status.State !== 'new' && t.Status.State !== 'pending')
-      .map((task) => ({ task, serviceName: names.get(task.ServiceID) ?? task.ServiceID }));
+      .map((task) => ({
+        task,
+        serviceName: names.get(task.ServiceID) ?? task.ServiceID,
+        ...this.secretsOf(task),
+      }));
+  }
+
+  /** Only a task that is still to run gets its secrets' data. */
+  private secretsOf(task: Task): { secrets?: AssignedSecret[] } {
+    const refs = task.Spec.ContainerSpec.Secrets;
+    const open = this.opts.openSecret;
+    if (!refs?.length || !open || task.DesiredState !== 'running') return {};
+    const out: AssignedSecret[] = [];
+    for (const r of refs) {
+      const data = open(r.SecretID);
+      if (data) out.push({ id: r.SecretID, name: r.SecretName, data });
+    }
+    return { secrets: out };
   }
 
   private pushAssignments(s: Session, n: Node, force: boolean): void {
@@ -280,6 +307,8 @@ function commandTouches(cmd: Command, nodeId: string): boolean {
     case 'task.create':
     case 'task.update':
     case 'task.remove':
+    case 'secret.create':
+    case 'secret.remove':
       return false;
     default:
       return false;

@@ -1,6 +1,6 @@
 import type { Node, Service, Task } from '../../../shared/api-types.js';
 import { TASK_STATES } from '../../../shared/api-types.js';
-import type { ClusterObject, Command, CommandResult } from './types.js';
+import type { ClusterObject, Command, CommandResult, StoredSecret } from './types.js';
 
 /** The replicated state. Mutated only by `applyCommand`, identically on every manager. */
 export interface StoreState {
@@ -10,6 +10,8 @@ export interface StoreState {
   readonly removedNodes: Set<string>;
   readonly services: Map<string, Service>;
   readonly tasks: Map<string, Task>;
+  /** Secrets with their sealed data (never the clear text). */
+  readonly secrets: Map<string, StoredSecret>;
 }
 
 export function emptyState(): StoreState {
@@ -19,6 +21,7 @@ export function emptyState(): StoreState {
     removedNodes: new Set(),
     services: new Map(),
     tasks: new Map(),
+    secrets: new Map(),
   };
 }
 
@@ -212,9 +215,43 @@ export function applyCommand(s: StoreState, cmd: Command, index: number): Comman
       for (const id of cmd.ids) s.tasks.delete(id);
       return OK;
     }
+    case 'secret.create': {
+      const sec = cmd.secret;
+      for (const other of s.secrets.values()) {
+        if (other.Spec.Name === sec.Spec.Name || other.ID === sec.ID) {
+          return {
+            ok: false,
+            code: 'ALREADY_EXISTS',
+            message: `rpc error: code = AlreadyExists desc = secret ${sec.Spec.Name} already exists`,
+          };
+        }
+      }
+      s.secrets.set(sec.ID, { ...sec, Version: version });
+      return { ok: true, value: sec.ID };
+    }
+    case 'secret.remove': {
+      // Checked again here (the leader checked before proposing): a service created in
+      // between must not lose its secret.
+      const users = [...s.services.values()].filter((svc) =>
+        (svc.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).some((r) => r.SecretID === cmd.id),
+      );
+      const sec = s.secrets.get(cmd.id);
+      if (!sec) return notFound('secret', cmd.id);
+      if (users.length)
+        return { ok: false, code: 'FAILED_PRECONDITION', message: secretInUse(sec, users) };
+      s.secrets.delete(cmd.id);
+      return OK;
+    }
     default:
       return assertNever(cmd);
   }
+}
+
+/** swarmkit's text for removing a secret that services still reference. */
+export function secretInUse(sec: StoredSecret, users: readonly Service[]): string {
+  const names = users.map((u) => u.Spec.Name).sort();
+  const which = names.length === 1 ? 'service' : 'services';
+  return `rpc error: code = InvalidArgument desc = secret '${sec.Spec.Name}' is in use by the following ${which}: ${names.join(', ')}`;
 }
 
 function assertNever(x: never): never {
@@ -228,6 +265,7 @@ interface SnapshotImage {
   readonly removedNodes: readonly string[];
   readonly services?: readonly Service[];
   readonly tasks?: readonly Task[];
+  readonly secrets?: readonly StoredSecret[];
 }
 
 export function encodeState(s: StoreState): Uint8Array {
@@ -238,6 +276,7 @@ export function encodeState(s: StoreState): Uint8Array {
     removedNodes: [...s.removedNodes],
     services: [...s.services.values()],
     tasks: [...s.tasks.values()],
+    secrets: [...s.secrets.values()],
   };
   return new TextEncoder().encode(JSON.stringify(image));
 }
@@ -252,6 +291,7 @@ export function decodeState(data: Uint8Array): StoreState {
     removedNodes: new Set(image.removedNodes),
     services: new Map((image.services ?? []).map((x) => [x.ID, x])),
     tasks: new Map((image.tasks ?? []).map((x) => [x.ID, x])),
+    secrets: new Map((image.secrets ?? []).map((x) => [x.ID, x])),
   };
 }
 

@@ -10,7 +10,7 @@ import {
   encodeState,
   type StoreState,
 } from './fsm.js';
-import type { ClusterObject, Command, CommandResult } from './types.js';
+import type { ClusterObject, Command, CommandResult, StoredSecret } from './types.js';
 
 export interface StoreEvent {
   readonly index: number;
@@ -155,5 +155,31 @@ export class Store {
 
   tasksOnNode(nodeId: string): Task[] {
     return this.tasks().filter((t) => t.NodeID === nodeId);
+  }
+
+  secrets(): StoredSecret[] {
+    return [...this.state.secrets.values()];
+  }
+
+  secret(id: string): StoredSecret | undefined {
+    return this.state.secrets.get(id);
+  }
+
+  /** Docker's secret lookup: exact ID, then exact name, then a unique ID prefix. */
+  resolveSecret(ref: string): StoredSecret {
+    const exact = this.state.secrets.get(ref);
+    if (exact) return exact;
+    const all = this.secrets();
+    const byName = all.find((x) => x.Spec.Name === ref);
+    if (byName) return byName;
+    const byPrefix = all.filter((x) => x.ID.startsWith(ref));
+    if (byPrefix.length === 1 && byPrefix[0]) return byPrefix[0];
+    if (byPrefix.length > 1) {
+      throw new TswarmError(
+        'INVALID_ARGUMENT',
+        `secret ${ref} is ambiguous (${byPrefix.length} matches found)`,
+      );
+    }
+    throw new TswarmError('NOT_FOUND', `secret ${ref} not found`);
   }
 }

@@ -1,5 +1,6 @@
 import type {
   Node,
+  Secret,
   NodeAvailability,
   NodeRole,
   Reachability,
@@ -21,6 +22,16 @@ export interface ClusterObject {
   readonly RootCA: { readonly CertPem: string; readonly KeyPem: string };
   /** The secrets of the join tokens (the token is SWMTKN-1-<ca digest>-<secret>). */
   readonly JoinTokens: { readonly Worker: string; readonly Manager: string };
+}
+
+/**
+ * A secret as the store keeps it: the object `secret inspect` shows plus its data sealed
+ * with the managers' secret key (src/daemon/manager/secrets/crypto.ts). The clear text is
+ * never in a command, the Raft log or a snapshot.
+ */
+export interface StoredSecret extends Secret {
+  /** `v1:` + base64(nonce | ciphertext | GCM tag); see sealSecret(). */
+  readonly Sealed: string;
 }
 
 /**
@@ -92,7 +103,9 @@ export type Command =
       readonly at: string;
       readonly updates: readonly TaskUpdate[];
     }
-  | { readonly op: 'task.remove'; readonly at: string; readonly ids: readonly string[] };
+  | { readonly op: 'task.remove'; readonly at: string; readonly ids: readonly string[] }
+  | { readonly op: 'secret.create'; readonly at: string; readonly secret: StoredSecret }
+  | { readonly op: 'secret.remove'; readonly at: string; readonly id: string };
 
 export interface TaskUpdate {
   readonly id: string;
