@@ -4,7 +4,14 @@ import { TswarmError } from '../../shared/errors.js';
 import type { Client } from '../client.js';
 import type { Context } from '../context.js';
 import { waitConverged } from './progress.js';
-import { capitalize, formatPorts, orderTasks, renderTable, stateText } from './render.js';
+import {
+  capitalize,
+  formatPorts,
+  humanDuration,
+  orderTasks,
+  renderTable,
+  stateText,
+} from './render.js';
 import { applySpecFlags, parseUint, splitShellWords, type SpecFlags } from './spec-flags.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -342,6 +349,10 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
       .option('--label-rm <KEY>', 'Remove a label by its key', collect)
       .option('--constraint-add <expr>', 'Add or update a placement constraint', collect)
       .option('--constraint-rm <expr>', 'Remove a constraint', collect)
+      .option('--container-label-add <KEY=VALUE>', 'Add or update a container label', collect)
+      .option('--container-label-rm <KEY>', 'Remove a container label by its key', collect)
+      .option('--placement-pref-add <pref>', 'Add a placement preference', collect)
+      .option('--placement-pref-rm <pref>', 'Remove a placement preference', collect)
       .option('--publish-add <port>', 'Add or update a published port', collect)
       .option('--publish-rm <port>', 'Remove a published port by its target port', collect)
       .option('--secret-add <secret>', 'Add or update a secret on a service', collect)
@@ -361,6 +372,10 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
         labelRm?: string[];
         constraintAdd?: string[];
         constraintRm?: string[];
+        containerLabelAdd?: string[];
+        containerLabelRm?: string[];
+        placementPrefAdd?: string[];
+        placementPrefRm?: string[];
         publishAdd?: string[];
         publishRm?: string[];
         secretAdd?: string[];
@@ -382,6 +397,8 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
           ...f,
           env: f.envAdd ?? [],
           constraint: f.constraintAdd ?? [],
+          containerLabel: f.containerLabelAdd ?? [],
+          placementPref: f.placementPrefAdd ?? [],
           publish: f.publishAdd ?? [],
           label: f.labelAdd ?? [],
           secret: f.secretAdd ?? [],
@@ -395,6 +412,8 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
       const labels = { ...spec.Labels };
       for (const k of f.labelRm ?? []) Reflect.deleteProperty(labels, k);
       const constraintsRm = new Set(f.constraintRm ?? []);
+      const containerLabelsRm = new Set(f.containerLabelRm ?? []);
+      const prefsRm = new Set(f.placementPrefRm ?? []);
       const secretsRm = new Set(f.secretRm ?? []);
       const portsRm = new Set(
         (f.publishRm ?? []).map((p) =>
@@ -414,6 +433,13 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
           ContainerSpec: {
             ...cs,
             ...(cs.Env ? { Env: cs.Env.filter((e) => !envRm.has(e.split('=')[0] ?? '')) } : {}),
+            ...(cs.Labels
+              ? {
+                  Labels: Object.fromEntries(
+                    Object.entries(cs.Labels).filter(([k]) => !containerLabelsRm.has(k)),
+                  ),
+                }
+              : {}),
             ...(cs.Secrets
               ? {
                   Secrets: cs.Secrets.filter(
@@ -429,6 +455,13 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
                   Constraints: (spec.TaskTemplate.Placement.Constraints ?? []).filter(
                     (c) => !constraintsRm.has(c),
                   ),
+                  ...(spec.TaskTemplate.Placement.Preferences
+                    ? {
+                        Preferences: spec.TaskTemplate.Placement.Preferences.filter(
+                          (p) => !prefsRm.has(`spread=${p.Spread.SpreadDescriptor}`),
+                        ),
+                      }
+                    : {}),
                 },
               }
             : {}),
@@ -558,6 +591,14 @@ function prettyService(
       ? [
           `UpdateStatus:`,
           ` State:\t\t${s.UpdateStatus.State}`,
+          ...(s.UpdateStatus.StartedAt
+            ? [` Started:\t${humanDuration(Date.now() - Date.parse(s.UpdateStatus.StartedAt))} ago`]
+            : []),
+          ...(s.UpdateStatus.CompletedAt
+            ? [
+                ` Completed:\t${humanDuration(Date.now() - Date.parse(s.UpdateStatus.CompletedAt))} ago`,
+              ]
+            : []),
           ` Message:\t${s.UpdateStatus.Message}`,
         ]
       : []),
@@ -573,6 +614,17 @@ function prettyService(
           ` Monitoring Period: ${sp.UpdateConfig.Monitor / 1e9}s`,
           ` Max failure ratio: ${sp.UpdateConfig.MaxFailureRatio}`,
           ` Update order:      ${sp.UpdateConfig.Order}`,
+        ]
+      : []),
+    ...(sp.RollbackConfig
+      ? [
+          'RollbackConfig:',
+          ` Parallelism:\t${sp.RollbackConfig.Parallelism}`,
+          ...(sp.RollbackConfig.Delay ? [` Delay:\t\t${sp.RollbackConfig.Delay / 1e9}s`] : []),
+          ` On failure:\t${sp.RollbackConfig.FailureAction}`,
+          ` Monitoring Period: ${sp.RollbackConfig.Monitor / 1e9}s`,
+          ` Max failure ratio: ${sp.RollbackConfig.MaxFailureRatio}`,
+          ` Rollback order:    ${sp.RollbackConfig.Order}`,
         ]
       : []),
     'ContainerSpec:',

@@ -205,11 +205,11 @@ describe('rolling updates, rollback and health checks on real containers', () =>
 
   it('health checks: a task is running only once healthy; an unhealthy task fails and is replaced', async () => {
     const name = 'upd-health';
-    // Healthy after about 2 s (failures in the start period do not count), unhealthy 2 s later.
+    // Healthy after about 3 s (failures in the start period do not count), unhealthy 6 s later.
     const cmd = [
       'sh',
       '-c',
-      'trap "exit 0" TERM; sleep 2; touch /tmp/ok; sleep 2; rm /tmp/ok; sleep 3600 & wait',
+      'trap "exit 0" TERM; sleep 3; touch /tmp/ok; sleep 6; rm /tmp/ok; sleep 3600 & wait',
     ];
     const out = await n1.ok([
       'service',
@@ -328,6 +328,12 @@ describe('rolling updates, rollback and health checks on real containers', () =>
       svc.UpdateStatus?.Message ?? '',
       /^update paused due to failure or early termination of task /,
     );
+    const pretty = await n3.ok(['service', 'inspect', '--pretty', name]);
+    assert.match(
+      pretty,
+      /UpdateStatus:\n State:\t\tpaused\n Started:\t.+ ago\n Message:\tupdate paused/,
+    );
+    assert.match(pretty, /RollbackConfig:\n Parallelism:\t0\n/);
     // Only the first batch was touched: the other two tasks still run the old spec.
     assert.ok(runningVersions(name).filter((v) => v === '1').length >= 2);
 
@@ -410,7 +416,7 @@ describe('rolling updates, rollback and health checks on real containers', () =>
       '--replicas',
       '6',
       '--update-delay',
-      '2s',
+      '4s',
       '--update-monitor',
       '500ms',
       '-e',
@@ -418,6 +424,10 @@ describe('rolling updates, rollback and health checks on real containers', () =>
       TEST_IMAGE,
       ...SLEEPER,
     ]);
+    const leaderName = (await n2.nodes()).find((n) => n.ManagerStatus?.Leader)?.Description
+      .Hostname;
+    const leader = nodes.find((n) => n.name === leaderName);
+    assert.ok(leader, `leader ${leaderName}`);
     await n1.ok(['service', 'update', '-d', '--env-add', 'V=2', name]);
     // Mid-way: some tasks updated, not all.
     await waitFor(
@@ -426,10 +436,6 @@ describe('rolling updates, rollback and health checks on real containers', () =>
       20_000,
       100,
     );
-    const leaderName = (await n2.nodes()).find((n) => n.ManagerStatus?.Leader)?.Description
-      .Hostname;
-    const leader = nodes.find((n) => n.name === leaderName);
-    assert.ok(leader, `leader ${leaderName}`);
     const before = await inspect(name);
     assert.equal(before.UpdateStatus?.State, 'updating');
     await leader.kill();
