@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ClusterNode, waitNodes } from '../../helpers/cluster.js';
 import { docker, tswarmContainers } from '../../helpers/docker.js';
-import { requireDocker, TEST_IMAGE } from '../../helpers/procs.js';
+import { requireDocker, TEST_IMAGE, TSWARM } from '../../helpers/procs.js';
 import { waitFor } from '../../helpers/wait.js';
 
 /** A command that exits promptly on SIGTERM (busybox sleep as PID 1 ignores it). */
@@ -38,6 +38,7 @@ describe('secrets: encrypted at rest, mounted from tmpfs into the tasks that use
   const nodes = [n1, n2, n3];
   const clear = `stsecret-${randomBytes(12).toString('hex')}`;
   const clear2 = `stsecret2-${randomBytes(12).toString('hex')}`;
+  const clear3 = `stsecret3-${randomBytes(12).toString('hex')}`;
   const file = path.join(n1.dir, 'db_password.txt');
   const file2 = path.join(n1.dir, 'api_key.txt');
 
@@ -67,10 +68,18 @@ describe('secrets: encrypted at rest, mounted from tmpfs into the tasks that use
     assert.match(id, /^[a-z0-9]{25}$/);
     // Through a follower too (forwarded to the leader).
     await n2.ok(['secret', 'create', 'stapi_key', file2]);
+    // From stdin.
+    const fromStdin = spawnSync(
+      process.execPath,
+      [TSWARM, '-H', n3.host, 'secret', 'create', 'ststdin', '-'],
+      { input: clear3, encoding: 'utf8' },
+    );
+    assert.equal(fromStdin.status, 0, fromStdin.stderr);
+    assert.match(fromStdin.stdout, /^[a-z0-9]{25}\n$/);
     const ls = await n3.ok(['secret', 'ls']);
     assert.match(ls, /^ID\s+NAME\s+DRIVER\s+CREATED\s+UPDATED/);
     assert.match(ls, new RegExp(`${id}\\s+stdb_password\\s+.*ago`));
-    assert.equal((await n1.ok(['secret', 'ls', '-q'])).trim().split('\n').length, 2);
+    assert.equal((await n1.ok(['secret', 'ls', '-q'])).trim().split('\n').length, 3);
     const json = (await n1.ok(['secret', 'ls', '--format', 'json'])).trim().split('\n');
     assert.equal((JSON.parse(json[1] ?? '{}') as { Name: string }).Name, 'stdb_password');
     const inspect = await n2.ok(['secret', 'inspect', 'stdb_password']);
@@ -112,6 +121,8 @@ describe('secrets: encrypted at rest, mounted from tmpfs into the tasks that use
       'stdb_password',
       '--secret',
       'source=stapi_key,target=api/key,mode=0400,uid=1000',
+      '--secret',
+      'source=ststdin,target=/etc/stdin-secret',
       TEST_IMAGE,
       ...SLEEPER,
     ]);
@@ -127,6 +138,7 @@ describe('secrets: encrypted at rest, mounted from tmpfs into the tasks that use
       // First prove the secret really is there (so the grep below can fail for a reason).
       assert.equal(exec(c.id, 'cat', '/run/secrets/stdb_password').out, clear);
       assert.equal(exec(c.id, 'cat', '/run/secrets/api/key').out, clear2);
+      assert.equal(exec(c.id, 'cat', '/etc/stdin-secret').out, clear3, 'absolute target');
       assert.equal(
         exec(c.id, 'stat', '-c', '%a %u', '/run/secrets/api/key').out.trim(),
         '400 1000',
@@ -157,6 +169,7 @@ describe('secrets: encrypted at rest, mounted from tmpfs into the tasks that use
       // ...but neither secret's data is.
       assert.deepEqual(grepFiles(n.dataRoot, clear), [], `clear text under ${n.dataRoot}`);
       assert.deepEqual(grepFiles(n.dataRoot, clear2), [], `clear text under ${n.dataRoot}`);
+      assert.deepEqual(grepFiles(n.dataRoot, clear3), [], `clear text under ${n.dataRoot}`);
       assert.ok(!n.log.includes(clear), `clear text in the log of ${n.name}`);
     }
   });
@@ -206,12 +219,21 @@ describe('secrets: encrypted at rest, mounted from tmpfs into the tasks that use
 
   it('removes a secret once no service uses it', async () => {
     await n1.ok(['service', 'rm', 'stsec_app', 'stsec_late']);
-    await n1.ok(['secret', 'rm', 'stdb_password', 'stapi_key']);
+    await n1.ok(['secret', 'rm', 'stdb_password', 'stapi_key', 'ststdin']);
     assert.equal((await n3.ok(['secret', 'ls', '-q'])).trim(), '');
     await waitFor(
       'containers removed',
       () => SERVICES.every((s) => tswarmContainers(s).length === 0),
       20_000,
+    );
+    // The tmpfs copies go with the containers.
+    const roots = await Promise.all(
+      nodes.map(async (n) => path.join('/dev/shm/tswarm-secrets', await n.nodeId())),
+    );
+    await waitFor(
+      'secret files released',
+      () => roots.every((r) => !existsSync(r) || readdirSync(r).length === 0),
+      10_000,
     );
     const gone = await n1.fails(['secret', 'rm', 'stdb_password']);
     assert.match(gone.stderr, /secret stdb_password not found/);

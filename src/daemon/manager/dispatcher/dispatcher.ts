@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Node, NodeDescription, Task, TaskStatus } from '../../../shared/api-types.js';
+import { TASK_STATES } from '../../../shared/api-types.js';
 import { TswarmError } from '../../../shared/errors.js';
 import type { Logger } from '../../log.js';
 import type { Store } from '../store/store.js';
@@ -183,7 +184,8 @@ export class Dispatcher {
   private secretsOf(task: Task): { secrets?: AssignedSecret[] } {
     const refs = task.Spec.ContainerSpec.Secrets;
     const open = this.opts.openSecret;
-    if (!refs?.length || !open || task.DesiredState !== 'running') return {};
+    const toRun = TASK_STATES.indexOf(task.DesiredState) <= TASK_STATES.indexOf('running');
+    if (!refs?.length || !open || !toRun) return {};
     const out: AssignedSecret[] = [];
     for (const r of refs) {
       const data = open(r.SecretID);
