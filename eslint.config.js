@@ -3,7 +3,16 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['build/', 'proto/gen/', 'node_modules/', 'bin/', 'eslint.config.js'] },
+  {
+    ignores: [
+      'build/',
+      'proto/gen/',
+      'node_modules/',
+      'bin/',
+      'scripts/bench.js',
+      'eslint.config.js',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

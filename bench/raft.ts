@@ -1,5 +1,5 @@
 /**
- * Raft benchmark: three real processes (bench/raft-node.ts) on 127.0.0.1/.2/.3, ports
+ * Raft benchmark: three real processes (bench/raft-node.ts) on 127.0.0.51/.52/.53, ports
  * 23771-23773, over GrpcTransport with the WAL fsyncing.
  *
  *  1. Throughput and propose→applied latency on the leader at 1, 16 and 256 concurrent
@@ -7,8 +7,8 @@
  *  2. Failover: kill -9 the leader, time until a survivor knows a new leader; restart the
  *     killed node and repeat (20 rounds).
  *
- * Prints progress lines, then one JSON line with every figure.
- *   node build/bench/raft.js [--duration-ms 5000] [--kills 20] [--size 128]
+ * Prints progress lines on stderr, then one JSON line with every figure on stdout.
+ *   npm run bench -- raft [--duration-ms 5000] [--kills 20] [--size 128]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { emit, progress } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,9 +39,9 @@ const levels = args.concurrency.split(',').map(Number);
 
 const NODE_JS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'raft-node.js');
 const NODES = [
-  { id: 'n1', addr: '127.0.0.1:23771' },
-  { id: 'n2', addr: '127.0.0.2:23772' },
-  { id: 'n3', addr: '127.0.0.3:23773' },
+  { id: 'n1', addr: '127.0.0.51:23771' },
+  { id: 'n2', addr: '127.0.0.52:23772' },
+  { id: 'n3', addr: '127.0.0.53:23773' },
 ];
 const PEERS = NODES.map((n) => `${n.id}=${n.addr}`).join(',');
 
@@ -55,10 +56,6 @@ interface NodeMsg {
 
 function now(): number {
   return performance.timeOrigin + performance.now();
-}
-
-function progress(line: string): void {
-  process.stdout.write(`# ${line}\n`);
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -281,8 +278,17 @@ async function main(): Promise<void> {
       );
     }
     const sorted = [...failovers].sort((a, b) => a - b);
+    const failover = {
+      kills: failovers.length,
+      p50Ms: Math.round(percentile(sorted, 0.5)),
+      p99Ms: Math.round(percentile(sorted, 0.99)),
+      minMs: Math.round(sorted[0] ?? NaN),
+      maxMs: Math.round(sorted.at(-1) ?? NaN),
+      samplesMs: failovers.map((x) => Math.round(x)),
+    };
+    const best = Math.max(...load.map((l) => Number(l['entriesPerSec'])));
+    const c16 = load.find((l) => l['concurrency'] === 16);
     const figures = {
-      bench: 'raft',
       nodes: 3,
       fsync: true,
       cpus: os.cpus().length,
@@ -293,16 +299,18 @@ async function main(): Promise<void> {
       payloadBytes: size,
       durationMs,
       load,
-      failover: {
-        kills: failovers.length,
-        p50Ms: Math.round(percentile(sorted, 0.5)),
-        p99Ms: Math.round(percentile(sorted, 0.99)),
-        minMs: Math.round(sorted[0] ?? NaN),
-        maxMs: Math.round(sorted.at(-1) ?? NaN),
-        samplesMs: failovers.map((x) => Math.round(x)),
+      failover,
+      targets: {
+        batchedEntriesPerSec: { target: '>= 20000', value: best, met: best >= 20_000 },
+        p99At16Ms: {
+          target: '< 10',
+          value: c16?.['p99Ms'],
+          met: c16 !== undefined && Number(c16['p99Ms']) < 10,
+        },
+        failoverP50Ms: { target: '<= 1000', value: failover.p50Ms, met: failover.p50Ms <= 1000 },
       },
     };
-    process.stdout.write(`${JSON.stringify(figures)}\n`);
+    emit('raft', figures);
   } finally {
     await cleanup();
   }

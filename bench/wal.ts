@@ -3,15 +3,16 @@
  * at a time (as the Raft driver does), then 8 concurrent savers of 1 entry each to show group
  * commit. Runs in a temp directory on the same filesystem as os.tmpdir().
  *
- *   npx tsc -p tsconfig.json && node build/bench/wal.js [--seconds N] [--dir PATH]
+ *   npm run bench -- wal [--seconds N] [--dir PATH]
  *
- * Prints one line per run, then one final JSON line of figures.
+ * Prints one line per run on stderr, then one final JSON line of figures on stdout.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Entry } from '../src/raft/types.js';
 import { Wal } from '../src/raft/wal/index.js';
+import { emit, progress } from './lib.js';
 
 const ENTRY_BYTES = 128;
 
@@ -102,25 +103,22 @@ async function main(): Promise<void> {
       const f = await run(root, batch, concurrency, seconds);
       const key = concurrency === 1 ? `batch_${batch}` : `batch_${batch}_x${concurrency}`;
       results[key] = f;
-      process.stdout.write(`${key}: ${JSON.stringify(f)}\n`);
+      progress(`${key}: ${JSON.stringify(f)}`);
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
   const b16 = results['batch_16'];
-  process.stdout.write(
-    JSON.stringify({
-      bench: 'wal',
-      entry_bytes: ENTRY_BYTES,
-      seconds_per_run: seconds,
-      // Headline figures: batches of 16, one save at a time.
-      entries_per_s: b16?.entries_per_s,
-      fsyncs_per_s: b16?.fsyncs_per_s,
-      p50_save_ms: b16?.p50_save_ms,
-      p99_save_ms: b16?.p99_save_ms,
-      runs: results,
-    }) + '\n',
-  );
+  emit('wal', {
+    entry_bytes: ENTRY_BYTES,
+    seconds_per_run: seconds,
+    // Headline figures: batches of 16, one save at a time.
+    entries_per_s: b16?.entries_per_s,
+    fsyncs_per_s: b16?.fsyncs_per_s,
+    p50_save_ms: b16?.p50_save_ms,
+    p99_save_ms: b16?.p99_save_ms,
+    runs: results,
+  });
 }
 
 await main();

@@ -1,0 +1,2 @@
+// Runs a benchmark over the build: see scripts/bench.ts.
+import '../build/scripts/bench.js';
