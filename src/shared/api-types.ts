@@ -186,6 +186,21 @@ export interface PortConfig {
   readonly TargetPort: number;
   readonly PublishedPort?: number;
   readonly PublishMode: 'ingress' | 'host';
+  /**
+   * tswarm addition: the routing mesh sends a PROXY protocol v2 header to the task before the
+   * client's bytes, so the backend sees the client's address (ingress ports only).
+   */
+  readonly ProxyProtocol?: 'v2';
+}
+
+/** tswarm addition: where a task's ingress target port is reachable for the routing mesh. */
+export interface MeshPort {
+  readonly Protocol: 'tcp' | 'udp';
+  readonly TargetPort: number;
+  /** The node address the engine bound the port to (the node's advertise address). */
+  readonly HostIP: string;
+  /** The ephemeral host port the engine chose. */
+  readonly HostPort: number;
 }
 
 export interface ServiceSpec {
@@ -255,6 +270,8 @@ export interface TaskStatus {
     readonly ExitCode?: number;
   };
   readonly PortStatus?: { readonly Ports?: readonly PortConfig[] };
+  /** tswarm addition: the task's ingress target ports on its node, for the routing mesh. */
+  readonly MeshPorts?: readonly MeshPort[];
 }
 
 export interface Task {

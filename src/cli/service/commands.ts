@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { Node, Service, ServiceSpec, Task } from '../../shared/api-types.js';
+import type { Node, PortConfig, Service, ServiceSpec, Task } from '../../shared/api-types.js';
 import { TswarmError } from '../../shared/errors.js';
 import type { Client } from '../client.js';
 import type { Context } from '../context.js';
@@ -12,7 +12,13 @@ import {
   renderTable,
   stateText,
 } from './render.js';
-import { applySpecFlags, parseUint, splitShellWords, type SpecFlags } from './spec-flags.js';
+import {
+  applySpecFlags,
+  parsePublish,
+  parseUint,
+  splitShellWords,
+  type SpecFlags,
+} from './spec-flags.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -415,16 +421,16 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
       const containerLabelsRm = new Set(f.containerLabelRm ?? []);
       const prefsRm = new Set(f.placementPrefRm ?? []);
       const secretsRm = new Set(f.secretRm ?? []);
-      const portsRm = new Set(
-        (f.publishRm ?? []).map((p) =>
-          Number(
-            p
-              .split(/[:/]/)
-              .pop()
-              ?.replace(/^target=/, ''),
-          ),
-        ),
-      );
+      // `--publish-rm 80`, `--publish-rm 8080:80/tcp` or the long form, as Docker: a port goes
+      // when its target and protocol match (and its published port, when one is given).
+      const portsRm = (f.publishRm ?? []).map(parsePublish);
+      const removed = (p: PortConfig): boolean =>
+        portsRm.some(
+          (r) =>
+            r.TargetPort === p.TargetPort &&
+            r.Protocol === p.Protocol &&
+            (r.PublishedPort === undefined || r.PublishedPort === p.PublishedPort),
+        );
       spec = {
         ...spec,
         Labels: labels,
@@ -470,7 +476,7 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
         ...(spec.EndpointSpec
           ? {
               EndpointSpec: {
-                Ports: (spec.EndpointSpec.Ports ?? []).filter((p) => !portsRm.has(p.TargetPort)),
+                Ports: (spec.EndpointSpec.Ports ?? []).filter((p) => !removed(p)),
               },
             }
           : {}),
@@ -654,7 +660,7 @@ function prettyService(
           'Ports:',
           ...s.Endpoint.Ports.map(
             (p) =>
-              ` PublishedPort = ${p.PublishedPort ?? ''}\n  Protocol = ${p.Protocol}\n  TargetPort = ${p.TargetPort}\n  PublishMode = ${p.PublishMode}`,
+              ` PublishedPort = ${p.PublishedPort ?? ''}\n  Protocol = ${p.Protocol}\n  TargetPort = ${p.TargetPort}\n  PublishMode = ${p.PublishMode}${p.ProxyProtocol ? `\n  ProxyProtocol = ${p.ProxyProtocol}` : ''}`,
           ),
         ]
       : []),

@@ -136,7 +136,10 @@ export function parseKeyValues(list: readonly string[], flag: string): Record<st
   return out;
 }
 
-/** `-p 8080:80`, `-p 8080:80/udp`, `-p published=8080,target=80,mode=host,protocol=tcp`. */
+/**
+ * `-p 8080:80`, `-p 8080:80/udp`, `-p published=8080,target=80,mode=host,protocol=tcp`, and
+ * tswarm's `proxy=v2` (the routing mesh sends a PROXY protocol v2 header to the task).
+ */
 export function parsePublish(raw: string): PortConfig {
   if (raw.includes('=')) {
     const fields: Record<string, string> = {};
@@ -146,7 +149,8 @@ export function parsePublish(raw: string): PortConfig {
       fields[part.slice(0, i)] = part.slice(i + 1);
     }
     for (const k of Object.keys(fields)) {
-      if (!['published', 'target', 'mode', 'protocol'].includes(k)) bad(`invalid field key ${k}`);
+      if (!['published', 'target', 'mode', 'protocol', 'proxy'].includes(k))
+        bad(`invalid field key ${k}`);
     }
     const target = fields['target'];
     if (!target) bad('missing mandatory field "target"');
@@ -157,11 +161,16 @@ export function parsePublish(raw: string): PortConfig {
     if (protocol !== 'tcp' && protocol !== 'udp')
       bad(`invalid protocol value (${protocol}): must be either "tcp" or "udp"`);
     const published = fields['published'];
+    const proxy = fields['proxy'];
+    if (proxy !== undefined && proxy !== 'v2') bad(`invalid proxy value (${proxy}): must be "v2"`);
+    if (proxy && (mode !== 'ingress' || protocol !== 'tcp'))
+      bad('proxy=v2 is only supported on tcp ports published in ingress mode');
     return {
       Protocol: protocol,
       TargetPort: port(target, raw),
       ...(published ? { PublishedPort: port(published, raw) } : {}),
       PublishMode: mode,
+      ...(proxy ? { ProxyProtocol: 'v2' as const } : {}),
     };
   }
   const m = /^(?:(\d+):)?(\d+)(?:\/(tcp|udp))?$/.exec(raw);
@@ -230,6 +239,15 @@ function samePort(a: PortConfig, b: PortConfig): boolean {
     a.TargetPort === b.TargetPort &&
     a.PublishedPort === b.PublishedPort &&
     a.PublishMode === b.PublishMode
+  );
+}
+
+/** Two ports that publish the same number: `--publish-add` replaces the old one, as Docker. */
+function samePublished(a: PortConfig, b: PortConfig): boolean {
+  return (
+    a.PublishedPort !== undefined &&
+    a.PublishedPort === b.PublishedPort &&
+    a.Protocol === b.Protocol
   );
 }
 
@@ -452,10 +470,16 @@ export function applySpecFlags(
       ? { MaxReplicas: parseUint(f.maxReplicasPerNode, '--max-replicas-per-node') }
       : {}),
   };
-  // An identical port is not added twice (Docker's --publish-add).
-  const ports: PortConfig[] = [];
-  for (const p of [...(base?.EndpointSpec?.Ports ?? []), ...(f.publish ?? []).map(parsePublish)])
-    if (!ports.some((q) => samePort(p, q))) ports.push(p);
+  // An identical port is not added twice, and a port publishing the same number as one the
+  // service has replaces it (Docker's --publish-add).
+  const ports: PortConfig[] = [...(base?.EndpointSpec?.Ports ?? [])];
+  const had = ports.length;
+  for (const p of (f.publish ?? []).map(parsePublish)) {
+    if (ports.some((q) => samePort(p, q))) continue;
+    const i = ports.findIndex((q) => samePublished(p, q));
+    if (i >= 0 && i < had) ports[i] = p;
+    else ports.push(p);
+  }
   const labels = { ...(base?.Labels ?? {}), ...parseKeyValues(f.label ?? [], '--label') };
   const containerLabels = {
     ...(cs?.Labels ?? {}),

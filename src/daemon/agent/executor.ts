@@ -34,6 +34,7 @@ export class Executor {
     private readonly docker: DockerAdapter,
     private readonly report: (taskId: string, status: TaskStatus) => void,
     log: Logger,
+    private readonly ports: { readonly publishIp?: string; readonly meshIp?: string } = {},
   ) {
     this.log = log.child({ component: 'executor' });
     this.secretFiles = new SecretFiles(defaultSecretsRoot(nodeId));
@@ -178,6 +179,7 @@ export class Executor {
             docker: this.docker,
             report: this.report,
             log: this.log,
+            ...this.ports,
             secretFiles: this.secretFiles,
           },
           adopted,

@@ -8,6 +8,7 @@ import { loadProto } from '../../shared/proto.js';
 import { MTLS_CHANNEL_OPTIONS } from '../ca/index.js';
 import type { PeerAddr } from '../cluster/node-state.js';
 import type { Logger } from '../log.js';
+import type { MeshTable } from '../mesh/table.js';
 
 export const LEADER_ADDR_KEY = 'tswarm-leader-addr';
 
@@ -30,6 +31,8 @@ export interface AgentSessionOptions {
       serviceName: string;
       secrets: { id: string; name: string; data: Buffer }[];
     }[];
+    /** The routing mesh's table, when it changed. */
+    mesh?: MeshTable;
   }) => void;
   /** Called when a session is (re-)established: the agent re-sends its tasks' states. */
   readonly onConnected?: () => void;
@@ -248,6 +251,7 @@ export class AgentSession {
                     })),
                   }
                 : {}),
+              ...(m.has_mesh ? { mesh: JSON.parse(m.mesh_json) as MeshTable } : {}),
             });
           } catch (err) {
             this.log.warn({ err }, 'session message handler failed');

@@ -1,4 +1,4 @@
-import type { Task, TaskState, TaskStatus } from '../../shared/api-types.js';
+import type { MeshPort, PortConfig, Task, TaskState, TaskStatus } from '../../shared/api-types.js';
 import { TASK_STATES } from '../../shared/api-types.js';
 import { TswarmError } from '../../shared/errors.js';
 import type { Logger } from '../log.js';
@@ -9,10 +9,18 @@ import {
   LABEL_TASK_ID,
   LABEL_TASK_SLOT,
   type ContainerConfig,
+  type ContainerState,
   type DockerAdapter,
 } from './docker/adapter.js';
 import { engineMessage } from './docker/errors.js';
 import type { SecretFiles, SecretMount, TaskSecret } from './secret-files.js';
+
+function uniqueTargets(ports: readonly PortConfig[]): PortConfig[] {
+  const out: PortConfig[] = [];
+  for (const p of ports)
+    if (!out.some((q) => q.TargetPort === p.TargetPort && q.Protocol === p.Protocol)) out.push(p);
+  return out;
+}
 
 export function stateIndex(s: TaskState): number {
   return TASK_STATES.indexOf(s);
@@ -37,11 +45,79 @@ export interface ControllerDeps {
   readonly docker: DockerAdapter;
   readonly report: (taskId: string, status: TaskStatus) => void;
   readonly log: Logger;
+  /** Host-mode published ports bind here ('' = every address). */
+  readonly publishIp?: string;
+  /**
+   * Ingress target ports bind to an ephemeral host port here (the node's advertise address),
+   * for the routing mesh of every node to dial; unset = ingress ports are not bound.
+   */
+  readonly meshIp?: string;
   /** Where the task's secrets are written for their bind mounts (a tmpfs). */
   readonly secretFiles?: SecretFiles;
 }
 
 const NS_PER_S = 1e9;
+
+type Binding = ContainerState['ports'][number];
+
+/**
+ * Splits a container's port bindings into the task's host-mode ports (PortStatus, as Docker)
+ * and its ingress target ports for the routing mesh (MeshPorts).
+ */
+export function taskPorts(
+  task: Task,
+  bindings: readonly Binding[],
+  meshIp: string | undefined,
+): { portStatus?: TaskStatus['PortStatus']; meshPorts?: readonly MeshPort[] } {
+  const claimed = new Set<Binding>();
+  const claim = (pred: (b: Binding) => boolean): Binding | undefined => {
+    const b = bindings.find((x) => !claimed.has(x) && x.hostPort > 0 && pred(x));
+    if (b) claimed.add(b);
+    // The same port bound on IPv4 and IPv6 is one port.
+    if (b)
+      for (const x of bindings)
+        if (
+          x.containerPort === b.containerPort &&
+          x.protocol === b.protocol &&
+          x.hostPort === b.hostPort
+        )
+          claimed.add(x);
+    return b;
+  };
+  const ports = task.Endpoint?.Ports ?? [];
+  const of = (p: PortConfig) => (b: Binding) =>
+    b.containerPort === p.TargetPort && b.protocol === p.Protocol;
+  const host: PortConfig[] = [];
+  const mesh: MeshPort[] = [];
+  for (const p of ports.filter((x) => x.PublishMode === 'host' && x.PublishedPort)) {
+    const b = claim((x) => of(p)(x) && x.hostPort === p.PublishedPort);
+    if (b) host.push({ ...p, PublishedPort: b.hostPort });
+  }
+  if (meshIp !== undefined)
+    for (const p of ports.filter((x) => x.PublishMode === 'ingress')) {
+      if (mesh.some((m) => m.TargetPort === p.TargetPort && m.Protocol === p.Protocol)) continue;
+      const b = claim(
+        (x) =>
+          of(p)(x) &&
+          (meshIp === '' ? ['', '0.0.0.0', '::'].includes(x.hostIp ?? '') : x.hostIp === meshIp),
+      );
+      if (b)
+        mesh.push({
+          Protocol: p.Protocol,
+          TargetPort: p.TargetPort,
+          HostIP: meshIp,
+          HostPort: b.hostPort,
+        });
+    }
+  for (const p of ports.filter((x) => x.PublishMode === 'host' && !x.PublishedPort)) {
+    const b = claim(of(p));
+    if (b) host.push({ ...p, PublishedPort: b.hostPort });
+  }
+  return {
+    ...(host.length ? { portStatus: { Ports: host } } : {}),
+    ...(mesh.length ? { meshPorts: mesh } : {}),
+  };
+}
 
 /**
  * Drives one task's container through Swarm's states: accepted → preparing (image) → ready
@@ -53,6 +129,7 @@ export class TaskController {
   private containerId: string | undefined;
   private stopping = false;
   private portStatus: TaskStatus['PortStatus'];
+  private meshPorts: TaskStatus['MeshPorts'];
   private readonly log: Logger;
 
   constructor(
@@ -110,6 +187,7 @@ export class TaskController {
       Message: message,
       ...extra,
       ...(this.portStatus && to === 'running' ? { PortStatus: this.portStatus } : {}),
+      ...(this.meshPorts && to === 'running' ? { MeshPorts: this.meshPorts } : {}),
       ...(this.containerId
         ? { ContainerStatus: { ContainerID: this.containerId, ...extra.ContainerStatus } }
         : {}),
@@ -141,16 +219,35 @@ export class TaskController {
       ...(lim?.MemoryBytes ? { memoryBytes: lim.MemoryBytes } : {}),
       ...(c.Healthcheck ? { healthcheck: c.Healthcheck } : {}),
       stopTimeoutS: this.graceS(),
-      // Host-mode ports bind on this node. TODO(lead): ingress ports need the routing mesh.
-      ports: (this.task.Endpoint?.Ports ?? [])
-        .filter((p) => p.PublishMode === 'host')
-        .map((p) => ({
-          containerPort: p.TargetPort,
-          protocol: p.Protocol,
-          hostIp: '',
-          hostPort: p.PublishedPort ?? 0,
-        })),
+      // Host-mode ports bind on this node's publish address; ingress target ports bind to an
+      // ephemeral port of its advertise address, which the routing mesh on every node dials.
+      ports: [
+        ...(this.task.Endpoint?.Ports ?? [])
+          .filter((p) => p.PublishMode === 'host')
+          .map((p) => ({
+            containerPort: p.TargetPort,
+            protocol: p.Protocol,
+            hostIp: this.deps.publishIp ?? '',
+            hostPort: p.PublishedPort ?? 0,
+          })),
+        ...(this.deps.meshIp !== undefined
+          ? uniqueTargets(
+              (this.task.Endpoint?.Ports ?? []).filter((p) => p.PublishMode === 'ingress'),
+            ).map((p) => ({
+              containerPort: p.TargetPort,
+              protocol: p.Protocol,
+              hostIp: this.deps.meshIp ?? '',
+              hostPort: 0,
+            }))
+          : []),
+      ],
     };
+  }
+
+  private notePorts(bindings: readonly Binding[]): void {
+    const r = taskPorts(this.task, bindings, this.deps.meshIp);
+    this.portStatus = r.portStatus;
+    this.meshPorts = r.meshPorts;
   }
 
   private graceS(): number {
@@ -164,6 +261,7 @@ export class TaskController {
       if (this.containerId) {
         const st = await d.inspect(this.containerId);
         if (st?.running) {
+          this.notePorts(st.ports);
           this.set('running', 'started');
           return;
         }
@@ -202,15 +300,7 @@ export class TaskController {
         this.onExit(st.exitCode, st.error);
         return;
       }
-      const ports = (st?.ports ?? [])
-        .filter((p) => p.hostPort > 0)
-        .map((p) => ({
-          Protocol: p.protocol === 'udp' ? ('udp' as const) : ('tcp' as const),
-          TargetPort: p.containerPort,
-          PublishedPort: p.hostPort,
-          PublishMode: 'host' as const,
-        }));
-      this.portStatus = ports.length ? { Ports: ports } : undefined;
+      this.notePorts(st?.ports ?? []);
       // With a health check (the spec's, or the image's unless disabled with NONE), the task
       // is running once healthy: the engine's health_status event moves it on (onHealth).
       const hc = this.task.Spec.ContainerSpec.Healthcheck;

@@ -7,6 +7,7 @@ import type { SessionMessage } from '../../../proto/gen/tswarm/cluster/v1/Sessio
 import type { SessionRequest__Output } from '../../../proto/gen/tswarm/cluster/v1/SessionRequest.js';
 import type { Node, NodeDescription, NodeRole, TaskStatus } from '../../shared/api-types.js';
 import type { Assignment } from '../manager/dispatcher/dispatcher.js';
+import type { MeshTable } from '../mesh/table.js';
 import { NANOS_PER_MS } from '../../shared/api-types.js';
 import type { AuthContext } from '@grpc/grpc-js/build/src/auth-context.js';
 import { TswarmError } from '../../shared/errors.js';
@@ -216,7 +217,7 @@ export function dispatcherHandlers(d: ClusterServiceDeps): DispatcherHandlers {
       let sessionId = '';
       let ended = false;
       const sink = {
-        push: (node: Node, assignments?: readonly Assignment[]) => {
+        push: (node: Node, assignments?: readonly Assignment[], mesh?: MeshTable) => {
           if (ended) return;
           call.write({
             session_id: sessionId,
@@ -230,6 +231,8 @@ export function dispatcherHandlers(d: ClusterServiceDeps): DispatcherHandlers {
               service_name: a.serviceName,
               secrets: (a.secrets ?? []).map((x) => ({ id: x.id, name: x.name, data: x.data })),
             })),
+            has_mesh: mesh !== undefined,
+            mesh_json: mesh ? JSON.stringify(mesh) : '',
           });
         },
         end: (err?: TswarmError) => {
@@ -256,9 +259,9 @@ export function dispatcherHandlers(d: ClusterServiceDeps): DispatcherHandlers {
       const pending = { sessionId: '' };
       dispatcher
         .openSession(nodeId, description, call.request.addr || peerHost(call), {
-          push: (node, assignments) => {
+          push: (node, assignments, mesh) => {
             if (!sessionId) return;
-            sink.push(node, assignments);
+            sink.push(node, assignments, mesh);
           },
           end: sink.end,
         })

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { rm } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { forceNewCluster } from '../raft/force-new-cluster.js';
 import { Store } from '../manager/store/store.js';
@@ -68,6 +69,7 @@ import {
   signNodeCsr,
 } from './pki.js';
 import { caHandlers, dispatcherHandlers, managerHandlers } from './services.js';
+import { RoutingMesh } from '../mesh/mesh.js';
 import { RAFT_SERVER_OPTIONS } from '../../raft/transport/index.js';
 import {
   anonymousChannelCredentials,
@@ -139,6 +141,7 @@ export class SwarmNode {
   private managerRef: Manager | undefined;
   private session: AgentSession | undefined;
   private executor: Executor | undefined;
+  private mesh: RoutingMesh | undefined;
   private server2377: grpc.Server | undefined;
   private server7946: grpc.Server | undefined;
   private lastNode: Node | undefined;
@@ -169,6 +172,11 @@ export class SwarmNode {
 
   get role(): NodeRole | undefined {
     return this.state?.role;
+  }
+
+  /** The routing mesh's listening ports (for `info` and tests). */
+  get meshPorts(): number[] {
+    return this.mesh?.listeningPorts() ?? [];
   }
 
   get peerClients(): PeerClients {
@@ -316,6 +324,13 @@ export class SwarmNode {
   private startSession(addrHost: string): void {
     if (this.session) return;
     const st = this.requireState();
+    // Published ports: the routing mesh and host-mode ports listen on the listen address
+    // (0.0.0.0 unless --listen-addr names one); tasks' ingress target ports are bound to
+    // ephemeral ports of the advertise address, which every node's mesh dials.
+    const listenHost = parseHostPort(st.listenAddr, DEFAULT_PORT, 'listen address').host;
+    const specific = isIP(listenHost) !== 0 && listenHost !== '0.0.0.0' && listenHost !== '::';
+    const mesh = new RoutingMesh({ bindHost: specific ? listenHost : '0.0.0.0', log: this.log });
+    this.mesh = mesh;
     const executor = new Executor(
       st.nodeId,
       new DockerAdapter(this.engine.docker),
@@ -323,6 +338,7 @@ export class SwarmNode {
         this.session?.reportStatus(taskId, status);
       },
       this.log,
+      { publishIp: specific ? listenHost : '', meshIp: isIP(addrHost) ? addrHost : '' },
     );
     this.executor = executor;
     void executor.start();
@@ -335,6 +351,7 @@ export class SwarmNode {
       onMessage: (m) => {
         this.onSessionMessage(m.node, m.managers);
         if (m.assignments) executor.setAssignments(m.assignments);
+        if (m.mesh) mesh.update(m.mesh);
       },
       log: this.log,
     });
@@ -571,6 +588,8 @@ export class SwarmNode {
     try {
       await this.session?.stop();
       this.session = undefined;
+      await this.mesh?.stop();
+      this.mesh = undefined;
       await this.executor?.stop();
       this.executor = undefined;
       await this.stopManager();
@@ -755,6 +774,8 @@ export class SwarmNode {
     this.renewTimer = undefined;
     await this.session?.stop();
     this.session = undefined;
+    await this.mesh?.stop();
+    this.mesh = undefined;
     await this.executor?.stop();
     this.executor = undefined;
     await this.stopManager();

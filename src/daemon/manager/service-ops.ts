@@ -1,4 +1,4 @@
-import type { Service, ServiceSpec, Task } from '../../shared/api-types.js';
+import type { PortConfig, Service, ServiceSpec, Task } from '../../shared/api-types.js';
 import { TswarmError } from '../../shared/errors.js';
 import { generateId } from '../../shared/ids.js';
 import { parseConstraint, parsePlacementPref } from '../../scheduler/index.js';
@@ -6,6 +6,7 @@ import { now, type OpsContext } from './cluster-ops.js';
 import type { Command } from './store/types.js';
 import { isActive, sameSpec } from './orchestrator/reconcile.js';
 import { isUpdateActive, MANUAL_ROLLBACK_MESSAGE } from './orchestrator/update-plan.js';
+import { allocatePorts, redeployOnPortChange } from './port-allocator.js';
 import { resolveSecretReferences } from './secret-ops.js';
 
 const NAME_RE = /^[a-zA-Z0-9](?:[a-zA-Z0-9-_.]{0,62})$/;
@@ -99,6 +100,7 @@ export async function createService(ctx: OpsContext, raw: unknown): Promise<stri
       `rpc error: code = AlreadyExists desc = name conflicts with an existing object: service ${spec.Name} already exists`,
     );
   }
+  const ports = allocatePorts(ctx.store.services(), spec);
   const id = generateId();
   const at = now();
   await ctx.write({
@@ -110,7 +112,7 @@ export async function createService(ctx: OpsContext, raw: unknown): Promise<stri
       CreatedAt: at,
       UpdatedAt: at,
       Spec: spec,
-      ...(spec.EndpointSpec?.Ports ? { Endpoint: { Ports: spec.EndpointSpec.Ports } } : {}),
+      ...(ports ? { Endpoint: { Ports: ports } } : {}),
     },
   });
   return id;
@@ -185,7 +187,9 @@ export async function updateService(
       );
     }
   }
-  const cmd = serviceUpdateCommand(s, spec, rollback, now());
+  if (!rollback) spec = redeployOnPortChange(s.Spec, spec, sameSpec);
+  const ports = allocatePorts(ctx.store.services(), spec, s);
+  const cmd = serviceUpdateCommand(s, spec, rollback, now(), ports);
   await ctx.write(version > 0 ? { ...cmd, expectVersion: version } : cmd);
   return withStatus(ctx, ctx.store.resolveService(s.ID));
 }
@@ -199,6 +203,8 @@ export function serviceUpdateCommand(
   spec: ServiceSpec,
   rollback: boolean,
   at: string,
+  /** The Endpoint ports with their published ports assigned (default: the spec's). */
+  ports: readonly PortConfig[] | undefined = spec.EndpointSpec?.Ports,
 ): Extract<Command, { op: 'service.update' }> {
   const status = nextUpdateStatus(s, spec, rollback, at);
   return {
@@ -208,7 +214,7 @@ export function serviceUpdateCommand(
     service: {
       Spec: spec,
       PreviousSpec: s.Spec,
-      ...(spec.EndpointSpec?.Ports ? { Endpoint: { Ports: spec.EndpointSpec.Ports } } : {}),
+      ...(ports ? { Endpoint: { Ports: ports } } : {}),
       ...(status ? { UpdateStatus: status } : {}),
     },
   };

@@ -43,7 +43,12 @@ export interface ContainerState {
   readonly health?: 'starting' | 'healthy' | 'unhealthy';
   readonly error: string;
   readonly labels: Readonly<Record<string, string>>;
-  readonly ports: readonly { containerPort: number; protocol: string; hostPort: number }[];
+  readonly ports: readonly {
+    containerPort: number;
+    protocol: string;
+    hostPort: number;
+    hostIp?: string;
+  }[];
 }
 
 export interface ManagedContainer {
@@ -97,7 +102,11 @@ export class DockerAdapter {
     for (const p of c.ports ?? []) {
       const key = `${p.containerPort}/${p.protocol}`;
       exposed[key] = {};
-      bindings[key] = [{ HostIp: p.hostIp, HostPort: p.hostPort ? String(p.hostPort) : '' }];
+      // One target port may be bound more than once (a host-mode port and the mesh's).
+      bindings[key] = [
+        ...(bindings[key] ?? []),
+        { HostIp: p.hostIp, HostPort: p.hostPort ? String(p.hostPort) : '' },
+      ];
     }
     const hc = c.healthcheck;
     try {
@@ -180,14 +189,21 @@ export class DockerAdapter {
   async inspect(id: string): Promise<ContainerState | undefined> {
     try {
       const i = await this.docker.getContainer(id).inspect();
-      const ports: { containerPort: number; protocol: string; hostPort: number }[] = [];
+      const ports: {
+        containerPort: number;
+        protocol: string;
+        hostPort: number;
+        hostIp?: string;
+      }[] = [];
       for (const [key, binds] of Object.entries(i.NetworkSettings.Ports)) {
         const [port, proto] = key.split('/');
-        for (const b of binds)
+        // An exposed port without a binding has none (null).
+        for (const b of (binds as typeof binds | null) ?? [])
           ports.push({
             containerPort: Number(port),
             protocol: proto ?? 'tcp',
             hostPort: Number(b.HostPort),
+            hostIp: b.HostIp,
           });
       }
       const health = (i.State as { Health?: { Status?: string } }).Health?.Status;

@@ -3,8 +3,12 @@ import type { Node, NodeDescription, Task, TaskStatus } from '../../../shared/ap
 import { TASK_STATES } from '../../../shared/api-types.js';
 import { TswarmError } from '../../../shared/errors.js';
 import type { Logger } from '../../log.js';
+import { buildMeshTable, type MeshTable } from '../../mesh/table.js';
 import type { Store } from '../store/store.js';
 import type { Command, CommandResult } from '../store/types.js';
+
+/** A node's mesh table before it gets one: a change is sent only when there is something. */
+const EMPTY_MESH = JSON.stringify({ services: [] } satisfies MeshTable);
 
 /** Extra grace a new leader gives nodes to re-open their sessions with it. */
 export const RECONNECT_GRACE_MS = 2_500;
@@ -27,7 +31,7 @@ export interface SessionSink {
    * Pushes the node's current view (its object, the managers, the leader) and, when given,
    * the complete set of tasks the node must run or stop.
    */
-  push(node: Node, assignments?: readonly Assignment[]): void;
+  push(node: Node, assignments?: readonly Assignment[], mesh?: MeshTable): void;
   /** Ends the stream (leader lost, node removed, session replaced). */
   end(err?: TswarmError): void;
 }
@@ -39,6 +43,8 @@ interface Session {
   lastSeen: number;
   /** Fingerprint of the last assignment set sent, to send only changes. */
   lastAssignments: string;
+  /** The routing-mesh table last sent (JSON), to send only changes. */
+  lastMesh: string;
 }
 
 export interface DispatcherOptions {
@@ -106,6 +112,8 @@ export class Dispatcher {
       if (!ev.result.ok) return;
       const op = ev.cmd.op;
       const tasksChanged = op.startsWith('task.') || op.startsWith('service.');
+      const meshChanged =
+        tasksChanged || op === 'node.set-status' || op === 'node.create' || op === 'cluster.create';
       // Tell every session whose node changed (role, availability, status, manager set),
       // and every session whose assignments changed.
       for (const s of this.sessions.values()) {
@@ -114,6 +122,7 @@ export class Dispatcher {
         if (tasksChanged) this.pushAssignments(s, n, false);
         else if (commandTouches(ev.cmd, s.nodeId)) s.sink.push(n);
       }
+      if (meshChanged) this.pushMesh(false);
     });
     this.log.info({ heartbeatPeriodMs: period }, 'dispatcher started');
   }
@@ -144,7 +153,14 @@ export class Dispatcher {
     }
     const id = randomUUID();
     const now = this.now();
-    this.sessions.set(id, { id, nodeId, sink, lastSeen: now, lastAssignments: '' });
+    this.sessions.set(id, {
+      id,
+      nodeId,
+      sink,
+      lastSeen: now,
+      lastAssignments: '',
+      lastMesh: EMPTY_MESH,
+    });
     this.lastSeen.set(nodeId, now);
     const at = new Date(now).toISOString();
     if (description && JSON.stringify(description) !== JSON.stringify(node.Description)) {
@@ -166,6 +182,28 @@ export class Dispatcher {
     const s = this.sessions.get(sessionId);
     const n = s && this.opts.store.node(s.nodeId);
     if (s && n) this.pushAssignments(s, n, true);
+    if (s) this.pushMesh(true, s);
+  }
+
+  /** The routing mesh's table, from the store (every node gets the same one). */
+  meshTable(): MeshTable {
+    const st = this.opts.store;
+    return buildMeshTable(st.services(), st.tasks(), st.nodes());
+  }
+
+  /** Sends the mesh table to the sessions (or one) whose last one differs. */
+  private pushMesh(force: boolean, only?: Session): void {
+    const targets = only ? [only] : [...this.sessions.values()];
+    if (targets.length === 0) return;
+    const table = this.meshTable();
+    const json = JSON.stringify(table);
+    for (const s of targets) {
+      if (!force && s.lastMesh === json) continue;
+      const n = this.opts.store.node(s.nodeId);
+      if (!n) continue;
+      s.lastMesh = json;
+      s.sink.push(n, undefined, table);
+    }
   }
 
   assignmentsFor(nodeId: string): Assignment[] {
