@@ -6,6 +6,12 @@ import type { CliIo } from '../io.js';
 const BAR = '[==================================================>]';
 const VERIFY_MS = 1000;
 const POLL_MS = 150;
+/** How long the view waits out a lost leader (an election) before giving up. */
+const TRANSIENT_MS = 15_000;
+
+function isTransient(err: unknown): boolean {
+  return err instanceof TswarmError && (err.code === 'NO_QUORUM' || err.code === 'NOT_LEADER');
+}
 
 function latestPerSlot(svc: Service, tasks: readonly Task[]): Map<string, Task> {
   const m = new Map<string, Task>();
@@ -47,16 +53,28 @@ export async function waitConverged(
   let convergedSince: number | undefined;
   let verifyShown = false;
   let rollingBack = false;
+  let unavailableSince: number | undefined;
   for (;;) {
-    const svcJson = await client.call<{ json: string }>((c, o, cb) =>
-      c.ServiceInspect({ ref: serviceId, stale_ok: false }, o, cb),
-    );
-    const svc = JSON.parse(svcJson.json) as Service;
-    const tasks = (
-      await client.call<{ json: string[] }>((c, o, cb) =>
+    let svcJson: { json: string };
+    let taskJson: { json: string[] };
+    try {
+      svcJson = await client.call<{ json: string }>((c, o, cb) =>
+        c.ServiceInspect({ ref: serviceId, stale_ok: false }, o, cb),
+      );
+      taskJson = await client.call<{ json: string[] }>((c, o, cb) =>
         c.TaskList({ filters: [`service=${serviceId}`], stale_ok: false }, o, cb),
-      )
-    ).json.map((j) => JSON.parse(j) as Task);
+      );
+      unavailableSince = undefined;
+    } catch (err) {
+      // The write was acknowledged already; an election while we watch only delays the view.
+      if (!isTransient(err)) throw err;
+      unavailableSince ??= Date.now();
+      if (Date.now() - unavailableSince > TRANSIENT_MS) throw err;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      continue;
+    }
+    const svc = JSON.parse(svcJson.json) as Service;
+    const tasks = taskJson.json.map((j) => JSON.parse(j) as Task);
     const slots = latestPerSlot(svc, tasks);
     const want = svc.Spec.Mode.Global ? slots.size : (svc.Spec.Mode.Replicated?.Replicas ?? 1);
     const running = [...slots.values()].filter(

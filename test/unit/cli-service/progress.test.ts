@@ -130,3 +130,50 @@ describe('waitConverged follows UpdateStatus (Docker’s progress)', () => {
     assert.match(out, /verify: Service converged \n$/);
   });
 });
+
+describe('waitConverged through an election', () => {
+  /** Fails the first `failures` calls with `err`, then answers one converged frame. */
+  function flakyClient(
+    failures: number,
+    err: TswarmError,
+  ): { client: Client; calls: () => number } {
+    let n = 0;
+    const svc = service(V1, undefined);
+    const raw = {
+      ServiceInspect: (_q: unknown, _o: unknown, cb: (e: null, r: { json: string }) => void) => {
+        cb(null, { json: JSON.stringify(svc) });
+      },
+      TaskList: (_q: unknown, _o: unknown, cb: (e: null, r: { json: string[] }) => void) => {
+        cb(null, { json: [JSON.stringify(task(V1, 'running'))] });
+      },
+    };
+    const client = {
+      call: <Res>(invoke: (c: unknown, o: unknown, cb: (e: null, r: Res) => void) => unknown) =>
+        new Promise<Res>((resolve, reject) => {
+          if (n++ < failures) {
+            reject(err);
+            return;
+          }
+          invoke(raw, {}, (_e, r) => {
+            resolve(r);
+          });
+        }),
+    } as unknown as Client;
+    return { client, calls: () => n };
+  }
+  const io = { stdout: () => undefined, stderr: () => undefined, env: {} };
+
+  it('waits out a lost leader: the service was created, only the view is delayed', async () => {
+    const noLeader = new TswarmError('NO_QUORUM', 'The swarm does not have a leader.');
+    const { client, calls } = flakyClient(3, noLeader);
+    await waitConverged(client, SVC, io, true);
+    assert.ok(calls() > 3);
+  });
+
+  it('fails at once on an error that is not an election', async () => {
+    const gone = new TswarmError('NOT_FOUND', 'service web not found');
+    const { client, calls } = flakyClient(1, gone);
+    await assert.rejects(waitConverged(client, SVC, io, true), /service web not found/);
+    assert.equal(calls(), 1);
+  });
+});
