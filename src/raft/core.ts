@@ -80,12 +80,16 @@ export class RaftCore {
   }
 
   private loadState(hs: HardState): void {
-    if (hs.commit < this.log.committed || hs.commit > this.log.lastIndex()) {
+    if (hs.commit > this.log.lastIndex()) {
       throw new RaftInvariantError(
-        `hard state commit ${hs.commit} outside [${this.log.committed}, ${this.log.lastIndex()}]`,
+        `hard state commit ${hs.commit} is beyond the last index ${this.log.lastIndex()}`,
       );
     }
-    this.log.committed = hs.commit;
+    // A commit behind the snapshot (log.committed starts at its index) is stale, not corrupt:
+    // a commit-only hard state need not be synced (mustSync false), and the driver may snapshot
+    // its applied index or persist a received snapshot before the hard state, so after a crash
+    // the durable commit can trail the snapshot, which is committed by definition.
+    if (hs.commit > this.log.committed) this.log.committed = hs.commit;
     this.term = hs.term;
     this.vote = hs.vote;
   }

@@ -7,7 +7,8 @@
  *   truncation, §5.3); i > last + 1 is a gap. The very first entry seen may start anywhere:
  *   earlier segments may have been released after a snapshot.
  * - snapshotMeta s: the last record wins; entries <= s.index are dropped, and a snapshot at or
- *   past the end of the log empties it.
+ *   past the end of the log, or whose term differs from the logged entry at its index (a
+ *   snapshot from the leader over a conflicting log), empties it.
  * At the end, the entries must begin right after the snapshot (or at 1 without one).
  */
 import { EMPTY_HARD_STATE } from '../types.js';
@@ -65,7 +66,11 @@ export class Replay {
   private applySnapshot(s: SnapshotMeta): void {
     this.snapshot = s;
     if (this.last === undefined) return;
-    if (s.index >= this.last) {
+    const first = this.entries[0]?.index;
+    const at = first === undefined || s.index < first ? undefined : this.entries[s.index - first];
+    // A snapshot from the leader replaces a log that disagrees with it at its index (Raft §7):
+    // what follows in that log belongs to the replaced history, as in MemoryStorage.applySnapshot.
+    if (s.index >= this.last || (at !== undefined && at.term !== s.term)) {
       this.entries = [];
       this.last = s.index;
       return;
