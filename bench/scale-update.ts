@@ -35,9 +35,14 @@ const rounds = numFlag('rounds', 1);
 interface Round {
   scaleMs: number;
   scaleCliMs: number;
+  /** NaN when the update did not converge within --update-timeout s. */
   updateMs: number;
   updateCliMs: number;
+  /** Replaced containers running when the update converged or the wait gave up. */
+  updateReplacedRunning: number;
 }
+
+const updateTimeoutS = numFlag('update-timeout', 150);
 
 async function once(o: Orchestrator, svc: string): Promise<Round> {
   const t = performance.now();
@@ -59,15 +64,24 @@ async function once(o: Orchestrator, svc: string): Promise<Round> {
 
   const before = ids(await runningContainers(o.labels(svc)));
   const t2 = performance.now();
-  const update = await timedUntil(
-    o,
-    () => o.forceUpdate(svc),
-    `${to} replaced containers running`,
-    svc,
-    (cs) => cs.length >= to && cs.every((c) => !before.has(c.Id)),
-    t2,
-  );
-  progress(`${o.name}: rolling update of ${to} tasks converged after ${update.convergedMs} ms`);
+  let update: { cliMs: number; convergedMs: number };
+  try {
+    update = await timedUntil(
+      o,
+      () => o.forceUpdate(svc),
+      `${to} replaced containers running`,
+      svc,
+      (cs) => cs.length >= to && cs.every((c) => !before.has(c.Id)),
+      t2,
+      updateTimeoutS * 1000,
+    );
+    progress(`${o.name}: rolling update of ${to} tasks converged after ${update.convergedMs} ms`);
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith('timed out')) throw err;
+    update = { cliMs: NaN, convergedMs: NaN };
+    progress(`${o.name}: rolling update did not converge within ${updateTimeoutS} s`);
+  }
+  const replaced = (await runningContainers(o.labels(svc))).filter((c) => !before.has(c.Id)).length;
   await o.remove(svc);
   await sleep(1000);
   return {
@@ -75,6 +89,7 @@ async function once(o: Orchestrator, svc: string): Promise<Round> {
     scaleCliMs: scale.cliMs,
     updateMs: update.convergedMs,
     updateCliMs: update.cliMs,
+    updateReplacedRunning: replaced,
   };
 }
 
@@ -90,6 +105,8 @@ function figures(rs: readonly Round[]): Record<string, unknown> {
     scaleCliMs: summarize(rs.map((r) => r.scaleCliMs)),
     updateMs: summarize(rs.map((r) => r.updateMs)),
     updateCliMs: summarize(rs.map((r) => r.updateCliMs)),
+    updateConverged: rs.map((r) => !Number.isNaN(r.updateMs)),
+    updateReplacedRunning: rs.map((r) => r.updateReplacedRunning),
   };
 }
 

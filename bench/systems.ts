@@ -217,6 +217,7 @@ export async function timedUntil(
   service: string,
   pred: (cs: Docker.ContainerInfo[]) => boolean,
   t0: number,
+  timeoutMs = 180_000,
 ): Promise<{ cliMs: number; convergedMs: number }> {
   let failed: Error | undefined;
   const cliP = command().catch((err: unknown) => {
@@ -231,6 +232,7 @@ export async function timedUntil(
       return pred(cs);
     },
     t0,
+    timeoutMs,
   );
   const cliMs = await cliP;
   return { cliMs: Math.round(cliMs), convergedMs: Math.round(convergedMs) };
