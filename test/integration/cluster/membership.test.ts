@@ -70,19 +70,25 @@ describe('three managers on 127.0.0.1/.2/.3', () => {
     assert.ok(survivor);
     await victim.kill();
     const t0 = Date.now();
-    await waitNodes(
-      survivor,
-      'a new leader',
-      (ns) => ns.some((n) => n.ManagerStatus?.Leader && n.ID !== leader.ID),
-      5_000,
-    );
-    const failover = Date.now() - t0;
-    assert.ok(failover < 2_000, `new leader after ${failover} ms`);
-    await waitNodes(survivor, 'old leader unreachable and down', (ns) => {
-      const old = byName(ns, victim.name);
-      return old.ManagerStatus?.Reachability === 'unreachable' && old.Status.State === 'down';
-    });
-    await victim.start();
+    try {
+      // Seen through the CLI: each poll spawns it (a few hundred ms of Node start-up on top of
+      // the election, which bench/raft.ts measures on its own: p50 705 ms, p99 964 ms).
+      await waitNodes(
+        survivor,
+        'a new leader',
+        (ns) => ns.some((n) => n.ManagerStatus?.Leader && n.ID !== leader.ID),
+        5_000,
+      );
+      const failover = Date.now() - t0;
+      assert.ok(failover < 3_000, `new leader seen after ${failover} ms`);
+      await waitNodes(survivor, 'old leader unreachable and down', (ns) => {
+        const old = byName(ns, victim.name);
+        return old.ManagerStatus?.Reachability === 'unreachable' && old.Status.State === 'down';
+      });
+    } finally {
+      // The later cases need all three managers, whatever happened above.
+      await victim.start();
+    }
     await waitNodes(survivor, 'old leader reachable and ready again', (ns) => {
       const old = byName(ns, victim.name);
       return (
