@@ -152,10 +152,12 @@ describe('lab scenarios 2-5: three managers', () => {
     await labOk(['start', leader]);
     await waitLabNodes(
       other,
-      'old leader Reachable again',
-      (x) =>
-        x.find((n) => n.Description.Hostname === leader)?.ManagerStatus?.Reachability ===
-        'reachable',
+      'old leader Reachable and Ready again',
+      (x) => {
+        // Ready too: its agent session must be back before --force can place tasks on it.
+        const old = x.find((n) => n.Description.Hostname === leader);
+        return old?.ManagerStatus?.Reachability === 'reachable' && old.Status.State === 'ready';
+      },
       40_000,
     );
     const rows = await psRows(other, 'app');
