@@ -16,7 +16,7 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-if ! docker info >/dev/null 2>&1; then
+if ! timeout 10 docker info >/dev/null 2>&1; then
   if pidof systemd >/dev/null 2>&1 && [[ "$(ps -o comm= -p 1)" == systemd ]]; then
     systemctl start docker
   else
@@ -24,10 +24,10 @@ if ! docker info >/dev/null 2>&1; then
     nohup dockerd >/var/log/dockerd.log 2>&1 &
   fi
   for _ in $(seq 1 120); do
-    docker info >/dev/null 2>&1 && break
+    timeout 10 docker info >/dev/null 2>&1 && break
     sleep 0.5
   done
-  if ! docker info >/dev/null 2>&1; then
+  if ! timeout 10 docker info >/dev/null 2>&1; then
     echo "error: dockerd did not answer within 60 s; see /var/log/dockerd.log" >&2
     tail -20 /var/log/dockerd.log >&2 || true
     exit 1
