@@ -21,6 +21,7 @@ import {
   type TaskSpec,
 } from '../src/scheduler/index.js';
 import { emit, progress } from './lib.js';
+import { seededRandom } from '../test/helpers/prng.js';
 
 const NODES = 5000;
 const TASKS = 100_000;
@@ -32,18 +33,6 @@ function argValue(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
   const raw = i >= 0 ? process.argv[i + 1] : undefined;
   return raw === undefined ? fallback : Number(raw);
-}
-
-/** mulberry32: a tiny seeded PRNG, good enough to shape a workload. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function generate(

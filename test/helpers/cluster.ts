@@ -107,3 +107,25 @@ export function byName(nodes: readonly Node[], name: string): Node {
     throw new Error(`node ${name} not in ${nodes.map((x) => x.Description.Hostname).join(', ')}`);
   return n;
 }
+
+/**
+ * Starts the daemons (all at once, or one after the other on a busy machine), has the first
+ * init the swarm and the others join it as managers, then waits until every node is Ready.
+ */
+export async function formManagers(
+  nodes: readonly ClusterNode[],
+  opts: { oneByOne?: boolean } = {},
+): Promise<void> {
+  const [first, ...rest] = nodes;
+  assert.ok(first, 'formManagers needs at least one node');
+  if (opts.oneByOne) for (const n of nodes) await n.start();
+  else await Promise.all(nodes.map((n) => n.start()));
+  await first.init();
+  const token = (await first.ok(['swarm', 'join-token', '-q', 'manager'])).trim();
+  for (const n of rest) await n.join(token, first);
+  await waitNodes(
+    first,
+    `${nodes.length} ready nodes`,
+    (ns) => ns.length === nodes.length && ns.every((n) => n.Status.State === 'ready'),
+  );
+}

@@ -33,8 +33,12 @@ export function docker(...args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8' });
 }
 
+/** Force-removes these containers (none: nothing to do). */
+export function removeContainers(rows: readonly ContainerRow[]): void {
+  if (rows.length) docker('rm', '-f', ...rows.map((c) => c.id));
+}
+
 /** Removes every container tswarm made (tests start from a clean engine). */
 export function removeTswarmContainers(): void {
-  const ids = tswarmContainers().map((c) => c.id);
-  if (ids.length) docker('rm', '-f', ...ids);
+  removeContainers(tswarmContainers());
 }

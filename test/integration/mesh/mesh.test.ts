@@ -4,8 +4,13 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Service } from '../../../src/shared/api-types.js';
 import { decodeProxyV2 } from '../../../src/daemon/mesh/proxy-protocol.js';
-import { ClusterNode, waitNodes } from '../../helpers/cluster.js';
-import { docker, tswarmContainers, type ContainerRow } from '../../helpers/docker.js';
+import { ClusterNode, waitNodes, formManagers } from '../../helpers/cluster.js';
+import {
+  docker,
+  tswarmContainers,
+  type ContainerRow,
+  removeContainers,
+} from '../../helpers/docker.js';
 import { requireDocker, TEST_IMAGE } from '../../helpers/procs.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -24,8 +29,7 @@ function meshContainers(): ContainerRow[] {
 }
 
 function removeMeshContainers(): void {
-  const ids = meshContainers().map((c) => c.id);
-  if (ids.length) docker('rm', '-f', ...ids);
+  removeContainers(meshContainers());
 }
 
 /** One HTTP/1.0 GET over a fresh connection (so each request is its own mesh connection). */
@@ -87,16 +91,7 @@ describe('routing mesh: ingress and host-mode published ports on real containers
     removeMeshContainers();
     // One at a time: three daemons starting at once on a busy 2-CPU machine can each miss
     // the helper's 15 s start deadline.
-    for (const n of nodes) await n.start();
-    await n1.init();
-    const token = (await n1.ok(['swarm', 'join-token', '-q', 'manager'])).trim();
-    await n2.join(token, n1);
-    await n3.join(token, n1);
-    await waitNodes(
-      n1,
-      '3 ready nodes',
-      (ns) => ns.length === 3 && ns.every((n) => n.Status.State === 'ready'),
-    );
+    await formManagers(nodes, { oneByOne: true });
     for (const n of nodes) ids.set(n.name, await n.nodeId());
   });
   after(async () => {

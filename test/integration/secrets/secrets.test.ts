@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ClusterNode, waitNodes } from '../../helpers/cluster.js';
-import { docker, tswarmContainers } from '../../helpers/docker.js';
+import { ClusterNode, formManagers } from '../../helpers/cluster.js';
+import { docker, tswarmContainers, removeContainers } from '../../helpers/docker.js';
 import { requireDocker, TEST_IMAGE, TSWARM } from '../../helpers/procs.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -15,8 +15,7 @@ const SERVICES = ['stsec_app', 'stsec_late'];
 
 /** Removes the containers of this file's services only (other tests share the engine). */
 function removeOwnContainers(): void {
-  const ids = SERVICES.flatMap((s) => tswarmContainers(s).map((c) => c.id));
-  if (ids.length) docker('rm', '-f', ...ids);
+  removeContainers(SERVICES.flatMap((s) => tswarmContainers(s)));
 }
 
 /** Files under `dir` whose bytes contain `needle` (grep -r -a -l -F). */
@@ -47,16 +46,7 @@ describe('secrets: encrypted at rest, mounted from tmpfs into the tasks that use
     removeOwnContainers();
     writeFileSync(file, clear);
     writeFileSync(file2, clear2);
-    await Promise.all(nodes.map((n) => n.start()));
-    await n1.init();
-    const token = (await n1.ok(['swarm', 'join-token', '-q', 'manager'])).trim();
-    await n2.join(token, n1);
-    await n3.join(token, n1);
-    await waitNodes(
-      n1,
-      '3 ready nodes',
-      (ns) => ns.length === 3 && ns.every((n) => n.Status.State === 'ready'),
-    );
+    await formManagers(nodes);
   });
   after(async () => {
     await Promise.all(nodes.map((n) => n.cleanup()));

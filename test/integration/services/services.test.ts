@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClusterNode, waitNodes } from '../../helpers/cluster.js';
+import { ClusterNode, waitNodes, formManagers } from '../../helpers/cluster.js';
 import { docker, removeTswarmContainers, tswarmContainers } from '../../helpers/docker.js';
 import { requireDocker, TEST_IMAGE } from '../../helpers/procs.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -29,16 +29,7 @@ describe('services on real containers, three daemons sharing one engine', () => 
   before(async () => {
     requireDocker();
     removeTswarmContainers();
-    await Promise.all(nodes.map((n) => n.start()));
-    await n1.init();
-    const token = (await n1.ok(['swarm', 'join-token', '-q', 'manager'])).trim();
-    await n2.join(token, n1);
-    await n3.join(token, n1);
-    await waitNodes(
-      n1,
-      '3 ready nodes',
-      (ns) => ns.length === 3 && ns.every((n) => n.Status.State === 'ready'),
-    );
+    await formManagers(nodes);
     for (const n of nodes) ids.set(n.name, await n.nodeId());
   });
   after(async () => {

@@ -5,8 +5,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Service } from '../../../src/shared/api-types.js';
-import { ClusterNode, waitNodes } from '../../helpers/cluster.js';
-import { docker, tswarmContainers } from '../../helpers/docker.js';
+import { ClusterNode, formManagers } from '../../helpers/cluster.js';
+import { tswarmContainers, removeContainers } from '../../helpers/docker.js';
 import { requireDocker, runCli, TEST_IMAGE } from '../../helpers/procs.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -14,8 +14,7 @@ const SERVICES = ['stk_app', 'stk_db'];
 
 /** Removes the containers of this file's services only (other tests share the engine). */
 function removeOwnContainers(): void {
-  const ids = SERVICES.flatMap((s) => tswarmContainers(s).map((c) => c.id));
-  if (ids.length) docker('rm', '-f', ...ids);
+  removeContainers(SERVICES.flatMap((s) => tswarmContainers(s)));
 }
 
 /** A mysql + spring style stack with busybox stand-ins. */
@@ -122,16 +121,7 @@ describe('stack deploy of a compose file on three managers', () => {
     );
     writeFileSync(badFile, BAD);
     writeFileSync(syntaxFile, 'services:\n  app:\n    image: [oops\n');
-    await Promise.all(nodes.map((n) => n.start()));
-    await n1.init();
-    const token = (await n1.ok(['swarm', 'join-token', '-q', 'manager'])).trim();
-    await n2.join(token, n1);
-    await n3.join(token, n1);
-    await waitNodes(
-      n1,
-      '3 ready nodes',
-      (ns) => ns.length === 3 && ns.every((n) => n.Status.State === 'ready'),
-    );
+    await formManagers(nodes);
   });
   after(async () => {
     await Promise.all(nodes.map((n) => n.cleanup()));

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Service } from '../../../src/shared/api-types.js';
-import { ClusterNode, waitNodes } from '../../helpers/cluster.js';
-import { docker, tswarmContainers } from '../../helpers/docker.js';
+import { ClusterNode, formManagers } from '../../helpers/cluster.js';
+import { docker, tswarmContainers, removeContainers } from '../../helpers/docker.js';
 import { requireDocker, TEST_IMAGE } from '../../helpers/procs.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -28,10 +28,11 @@ const PREFIX = 'upd-';
 
 /** Removes only this file's containers (services named upd-*), never anyone else's. */
 function removeOurContainers(): void {
-  const ids = tswarmContainers()
-    .filter((c) => (c.labels['com.tswarm.service.name'] ?? '').startsWith(PREFIX))
-    .map((c) => c.id);
-  if (ids.length) docker('rm', '-f', ...ids);
+  removeContainers(
+    tswarmContainers().filter((c) =>
+      (c.labels['com.tswarm.service.name'] ?? '').startsWith(PREFIX),
+    ),
+  );
 }
 
 /** Running containers of a service (from the engine). */
@@ -123,16 +124,7 @@ describe('rolling updates, rollback and health checks on real containers', () =>
   before(async () => {
     requireDocker();
     removeOurContainers();
-    await Promise.all(nodes.map((n) => n.start()));
-    await n1.init();
-    const token = (await n1.ok(['swarm', 'join-token', '-q', 'manager'])).trim();
-    await n2.join(token, n1);
-    await n3.join(token, n1);
-    await waitNodes(
-      n1,
-      '3 ready nodes',
-      (ns) => ns.length === 3 && ns.every((n) => n.Status.State === 'ready'),
-    );
+    await formManagers(nodes);
   });
   after(async () => {
     await Promise.all(nodes.map((n) => n.cleanup()));

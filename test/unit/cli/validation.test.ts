@@ -12,6 +12,7 @@ import {
 } from '../../../src/cli/validate.js';
 import { NO_DAEMON, run } from './capture.js';
 import { FakeDaemon, WORKER_TOKEN } from './fake-daemon.js';
+import { seededRandom as seeded } from '../../helpers/prng.js';
 
 /** Each command line is wrong; the CLI must say why, exit 1 and not call the daemon. */
 const CASES: readonly (readonly [argv: readonly string[], message: RegExp])[] = [
@@ -183,18 +184,6 @@ describe('address, token, label and filter parsers', () => {
     ]);
   });
 });
-
-/** mulberry32: a tiny seeded generator, so a failure can be replayed from its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('randomized bad input', () => {
   const seed = Number(process.env['TSWARM_CLI_SEED'] ?? 20240501);

@@ -3,23 +3,13 @@ import { describe, it } from 'node:test';
 import type { RestartCondition, Task } from '../../../src/shared/api-types.js';
 import { TASK_STATES } from '../../../src/shared/api-types.js';
 import { isEmpty, makeService, NS_PER_SEC, SEC, World } from './world.js';
+import { seededRandom as mulberry32 } from '../../helpers/prng.js';
 
 /*
  * Seeded random histories: tasks fail and complete, nodes go down, drain and come back, the
  * service scales, time moves. After every orchestration pass the next pass must be a no-op
  * (idempotence), and the slot/node invariants must hold. A failure prints its seed.
  */
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ended = (t: Task): boolean => TASK_STATES.indexOf(t.Status.State) >= 8;
 const live = (t: Task): boolean => t.DesiredState === 'running' && !ended(t);

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Entry, Index, Term } from '../../../src/raft/types.js';
+export { seededRandom } from '../../helpers/prng.js';
 
 /** Deterministic payload for entry (index, term): 0..150 bytes of a xorshift stream. */
 export function entryData(index: Index, term: Term): Uint8Array {
@@ -54,17 +55,5 @@ export function tempDir(prefix = 'tswarm-wal-'): { dir: string; cleanup: () => v
     cleanup: () => {
       rmSync(dir, { recursive: true, force: true });
     },
-  };
-}
-
-/** mulberry32: a small seeded PRNG for tests (print the seed on failure). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

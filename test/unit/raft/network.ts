@@ -16,18 +16,8 @@ import {
   type RaftConfig,
   type ReadState,
 } from '../../../src/raft/index.js';
-
-/** mulberry32: a tiny seeded PRNG in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../helpers/prng.js';
+export { seededRandom };
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -1,5 +1,6 @@
 /** Builders for scheduler unit tests (a helper: not a test file). */
 import type { Decision, NodeInfo, NodeTask, TaskSpec } from '../../../src/scheduler/index.js';
+export { seededRandom } from '../../helpers/prng.js';
 
 export const CPU = 1e9;
 export const GIB = 1024 ** 3;
@@ -60,16 +61,4 @@ export function countByNode(decisions: readonly Decision[]): Record<string, numb
 /** The explanations of the unschedulable decisions, in order. */
 export function explanations(decisions: readonly Decision[]): string[] {
   return decisions.flatMap((d) => (d.kind === 'unschedulable' ? [d.explanation] : []));
-}
-
-/** mulberry32: a seeded PRNG for property tests; print the seed when a check fails. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
