@@ -5,12 +5,11 @@ import type { Client } from '../client.js';
 import type { Context } from '../context.js';
 import { waitConverged } from './progress.js';
 import {
-  capitalize,
-  formatPorts,
   humanDuration,
   orderTasks,
-  renderTable,
-  stateText,
+  renderServiceList,
+  renderTaskList,
+  type ListedService,
 } from './render.js';
 import {
   applySpecFlags,
@@ -90,10 +89,7 @@ function addSpecOptions(cmd: Command, forUpdate: boolean): Command {
   return cmd;
 }
 
-async function inspect(
-  client: Client,
-  ref: string,
-): Promise<Service & { ServiceStatus?: { RunningTasks: number; DesiredTasks: number } }> {
+async function inspect(client: Client, ref: string): Promise<ListedService> {
   const r = await client.call<{ json: string }>((c, o, cb) =>
     c.ServiceInspect({ ref, stale_ok: false }, o, cb),
   );
@@ -139,10 +135,6 @@ async function updateSpec(
   );
 }
 
-function trunc(id: string, noTrunc: boolean): string {
-  return noTrunc ? id : id.slice(0, 12);
-}
-
 export function registerServiceCommands(group: Command, ctx: Context): void {
   group.enablePositionalOptions();
   const io = ctx.io;
@@ -184,35 +176,9 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
         io.stdout(services.map((s) => s.ID + '\n').join(''));
         return;
       }
-      if (f.format === 'json') {
-        for (const s of services) {
-          io.stdout(
-            JSON.stringify({
-              ID: s.ID.slice(0, 12),
-              Name: s.Spec.Name,
-              Mode: s.Spec.Mode.Global ? 'global' : 'replicated',
-              Replicas: `${s.ServiceStatus.RunningTasks}/${s.ServiceStatus.DesiredTasks}`,
-              Image: s.Spec.TaskTemplate.ContainerSpec.Image,
-              Ports: formatPorts(s.Endpoint?.Ports),
-            }) + '\n',
-          );
-        }
-        return;
-      }
-      if (f.format !== undefined) ctx.fail(`unsupported format "${f.format}": use json`);
-      io.stdout(
-        renderTable(
-          ['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'PORTS'],
-          services.map((s) => [
-            s.ID.slice(0, 12),
-            s.Spec.Name,
-            s.Spec.Mode.Global ? 'global' : 'replicated',
-            `${s.ServiceStatus.RunningTasks}/${s.ServiceStatus.DesiredTasks}`,
-            s.Spec.TaskTemplate.ContainerSpec.Image,
-            formatPorts(s.Endpoint?.Ports),
-          ]),
-        ),
-      );
+      if (f.format !== undefined && f.format !== 'json')
+        ctx.fail(`unsupported format "${f.format}": use json`);
+      io.stdout(renderServiceList(services, f.format === 'json'));
     });
 
   group
@@ -243,45 +209,9 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
           io.stdout(rows.map((r) => r.task.ID + '\n').join(''));
           return;
         }
-        const now = Date.now();
-        const noTrunc = !f.trunc;
-        const cells = rows.map(({ task: t, name, history }) => {
-          const err = t.Status.Err ?? '';
-          return [
-            trunc(t.ID, noTrunc),
-            history ? ` \\_ ${name}` : name,
-            t.Spec.ContainerSpec.Image,
-            t.NodeID ? (nodes.get(t.NodeID) ?? t.NodeID) : '',
-            capitalize(t.DesiredState),
-            stateText(t.Status.State, t.Status.Timestamp, now),
-            err ? `"${noTrunc || err.length <= 28 ? err : err.slice(0, 26) + '…'}"` : '',
-            formatPorts(t.Status.PortStatus?.Ports),
-          ];
-        });
-        if (f.format === 'json') {
-          for (const c of cells) {
-            io.stdout(
-              JSON.stringify({
-                ID: c[0],
-                Name: c[1],
-                Image: c[2],
-                Node: c[3],
-                DesiredState: c[4],
-                CurrentState: c[5],
-                Error: c[6],
-                Ports: c[7],
-              }) + '\n',
-            );
-          }
-          return;
-        }
-        if (f.format !== undefined) ctx.fail(`unsupported format "${f.format}": use json`);
-        io.stdout(
-          renderTable(
-            ['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR', 'PORTS'],
-            cells,
-          ),
-        );
+        if (f.format !== undefined && f.format !== 'json')
+          ctx.fail(`unsupported format "${f.format}": use json`);
+        io.stdout(renderTaskList(rows, nodes, !f.trunc, f.format === 'json'));
       },
     );
 
@@ -580,9 +510,7 @@ function generateName(): string {
   return `${pick(adjectives)}_${pick(nouns)}`;
 }
 
-function prettyService(
-  s: Service & { ServiceStatus?: { RunningTasks: number; DesiredTasks: number } },
-): string {
+function prettyService(s: ListedService): string {
   const sp = s.Spec;
   const c = sp.TaskTemplate.ContainerSpec;
   const lines = [

@@ -81,3 +81,65 @@ export function orderTasks(
     return { task: t, name, history };
   });
 }
+
+/** A service as ServiceList returns it: with its running / desired task counts. */
+export type ListedService = Service & {
+  readonly ServiceStatus?: { readonly RunningTasks: number; readonly DesiredTasks: number };
+};
+
+/** `service ls` and `stack services`: Docker's table, or one JSON object per line. */
+export function renderServiceList(services: readonly ListedService[], json: boolean): string {
+  const rows = services.map((s) => [
+    s.ID.slice(0, 12),
+    s.Spec.Name,
+    s.Spec.Mode.Global ? 'global' : 'replicated',
+    `${s.ServiceStatus?.RunningTasks ?? 0}/${s.ServiceStatus?.DesiredTasks ?? 0}`,
+    s.Spec.TaskTemplate.ContainerSpec.Image,
+    formatPorts(s.Endpoint?.Ports),
+  ]);
+  if (!json) return renderTable(['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'PORTS'], rows);
+  return rows
+    .map(([ID, Name, Mode, Replicas, Image, Ports]) =>
+      JSON.stringify({ ID, Name, Mode, Replicas, Image, Ports }),
+    )
+    .map((l) => l + '\n')
+    .join('');
+}
+
+/**
+ * `service ps` and `stack ps`: Docker's table, or one JSON object per line. `nodes` maps node
+ * IDs to hostnames; without `noTrunc`, IDs are cut to 12 characters and errors to 28.
+ */
+export function renderTaskList(
+  rows: readonly PsRow[],
+  nodes: ReadonlyMap<string, string>,
+  noTrunc: boolean,
+  json: boolean,
+  now = Date.now(),
+): string {
+  const cells = rows.map(({ task: t, name, history }) => {
+    const err = t.Status.Err ?? '';
+    return [
+      noTrunc ? t.ID : t.ID.slice(0, 12),
+      history ? ` \\_ ${name}` : name,
+      t.Spec.ContainerSpec.Image,
+      t.NodeID ? (nodes.get(t.NodeID) ?? t.NodeID) : '',
+      capitalize(t.DesiredState),
+      stateText(t.Status.State, t.Status.Timestamp, now),
+      err ? `"${noTrunc || err.length <= 28 ? err : err.slice(0, 26) + '…'}"` : '',
+      formatPorts(t.Status.PortStatus?.Ports),
+    ];
+  });
+  if (!json) {
+    return renderTable(
+      ['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR', 'PORTS'],
+      cells,
+    );
+  }
+  return cells
+    .map(([ID, Name, Image, Node, DesiredState, CurrentState, Error, Ports]) =>
+      JSON.stringify({ ID, Name, Image, Node, DesiredState, CurrentState, Error, Ports }),
+    )
+    .map((l) => l + '\n')
+    .join('');
+}

@@ -5,6 +5,7 @@ import type {
   UpdateConfig,
 } from '../../shared/api-types.js';
 import { TswarmError } from '../../shared/errors.js';
+import { DurationError, parseDuration } from '../format/duration.js';
 
 /*
  * `service create/update` flags → ServiceSpec, with Docker's flag names, defaults and error
@@ -15,43 +16,21 @@ function bad(msg: string): never {
   throw new TswarmError('INVALID_ARGUMENT', msg);
 }
 
-const UNITS: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  µs: 1e3, // U+00B5 micro sign
-  μs: 1e3, // U+03BC Greek mu
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-};
-
 /**
  * Go duration ("1m30s", "500ms", "1.5h", ".5s") → nanoseconds, with Go's time.ParseDuration
  * error texts ("missing unit", "unknown unit"). A bare 0 is allowed; signs are not.
  */
 export function parseDurationNs(raw: string, flag: string): number {
-  const q = JSON.stringify(raw);
-  const fail = (why: string): never =>
-    bad(`invalid argument "${raw}" for "${flag}" flag: time: ${why}`);
-  if (raw === '0') return 0;
-  if (raw === '') fail(`invalid duration ${q}`);
-  let total = 0;
-  let rest = raw;
-  while (rest !== '') {
-    // A number: digits and/or a fraction ("1", "1.5", ".5", "1."), at least one digit.
-    const num = /^(\d*)(?:\.(\d*))?/.exec(rest)?.[0] ?? '';
-    if (!/\d/.test(num)) fail(`invalid duration ${q}`);
-    rest = rest.slice(num.length);
-    // A unit: everything up to the next digit or dot.
-    const unit = /^[^\d.]*/.exec(rest)?.[0] ?? '';
-    if (unit === '') fail(`missing unit in duration ${q}`);
-    const scale = UNITS[unit];
-    if (scale === undefined) fail(`unknown unit ${JSON.stringify(unit)} in duration ${q}`);
-    total += Number(num) * (scale ?? 0);
-    rest = rest.slice(unit.length);
+  const fail = (why: string): never => bad(`invalid argument "${raw}" for "${flag}" flag: ${why}`);
+  if (raw.startsWith('-') || raw.startsWith('+')) {
+    fail(`time: invalid duration ${JSON.stringify(raw)}`);
   }
-  return Math.round(total);
+  try {
+    return parseDuration(raw);
+  } catch (err) {
+    if (err instanceof DurationError) return fail(err.message);
+    throw err;
+  }
 }
 
 /**

@@ -7,26 +7,28 @@ import { addCommand, collect } from '../command.js';
 import { createSecret, listSecrets, removeSecret } from '../commands/secret/index.js';
 import type { Context } from '../context.js';
 import { combineErrors } from '../errors.js';
-import { capitalize, formatPorts, orderTasks, renderTable, stateText } from '../service/render.js';
+import {
+  orderTasks,
+  renderServiceList,
+  renderTable,
+  renderTaskList,
+  type ListedService,
+} from '../service/render.js';
 import { mergeCompose, parseCompose } from './compose.js';
 import { convertStack, STACK_LABEL, validateStackName, type StackPlan } from './convert.js';
 
-type ServiceWithStatus = Service & {
-  ServiceStatus?: { RunningTasks: number; DesiredTasks: number };
-};
-
-async function stackServices(client: Client, stack: string): Promise<ServiceWithStatus[]> {
+async function stackServices(client: Client, stack: string): Promise<ListedService[]> {
   const r = await client.call<{ json: string[] }>((c, o, cb) =>
     c.ServiceList({ filters: [`label=${STACK_LABEL}=${stack}`], stale_ok: false }, o, cb),
   );
-  return r.json.map((j) => decodeObject<ServiceWithStatus>(j, 'service'));
+  return r.json.map((j) => decodeObject<ListedService>(j, 'service'));
 }
 
-async function allServices(client: Client): Promise<ServiceWithStatus[]> {
+async function allServices(client: Client): Promise<ListedService[]> {
   const r = await client.call<{ json: string[] }>((c, o, cb) =>
     c.ServiceList({ filters: [], stale_ok: false }, o, cb),
   );
-  return r.json.map((j) => decodeObject<ServiceWithStatus>(j, 'service'));
+  return r.json.map((j) => decodeObject<ListedService>(j, 'service'));
 }
 
 /** Reads and checks every file before anything is sent: a bad file changes nothing. */
@@ -200,22 +202,7 @@ export function registerStackCommands(group: Command, ctx: Context): void {
         io.stdout(services.map((s) => `${s.ID}\n`).join(''));
         return;
       }
-      const rows = services.map((s) => [
-        s.ID.slice(0, 12),
-        s.Spec.Name,
-        s.Spec.Mode.Global ? 'global' : 'replicated',
-        `${s.ServiceStatus?.RunningTasks ?? 0}/${s.ServiceStatus?.DesiredTasks ?? 0}`,
-        s.Spec.TaskTemplate.ContainerSpec.Image,
-        formatPorts(s.Endpoint?.Ports),
-      ]);
-      if (opts.format === 'json') {
-        for (const r of rows) {
-          const [ID, Name, Mode, Replicas, Image, Ports] = r;
-          io.stdout(JSON.stringify({ ID, Name, Mode, Replicas, Image, Ports }) + '\n');
-        }
-        return;
-      }
-      io.stdout(renderTable(['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'PORTS'], rows));
+      io.stdout(renderServiceList(services, opts.format === 'json'));
     },
   );
 
@@ -258,37 +245,7 @@ export function registerStackCommands(group: Command, ctx: Context): void {
           .map((j) => decodeObject<Node>(j, 'node'))
           .map((n) => [n.ID, n.Description.Hostname]),
       );
-      const now = Date.now();
-      const noTrunc = !opts.trunc;
-      const cells = rows.map(({ task: t, name, history }) => {
-        const err = t.Status.Err ?? '';
-        return [
-          noTrunc ? t.ID : t.ID.slice(0, 12),
-          history ? ` \\_ ${name}` : name,
-          t.Spec.ContainerSpec.Image,
-          t.NodeID ? (nodes.get(t.NodeID) ?? t.NodeID) : '',
-          capitalize(t.DesiredState),
-          stateText(t.Status.State, t.Status.Timestamp, now),
-          err ? `"${noTrunc || err.length <= 28 ? err : err.slice(0, 26) + '…'}"` : '',
-          formatPorts(t.Status.PortStatus?.Ports),
-        ];
-      });
-      if (opts.format === 'json') {
-        for (const c of cells) {
-          const [ID, Name, Image, Node, DesiredState, CurrentState, Error, Ports] = c;
-          io.stdout(
-            JSON.stringify({ ID, Name, Image, Node, DesiredState, CurrentState, Error, Ports }) +
-              '\n',
-          );
-        }
-        return;
-      }
-      io.stdout(
-        renderTable(
-          ['ID', 'NAME', 'IMAGE', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR', 'PORTS'],
-          cells,
-        ),
-      );
+      io.stdout(renderTaskList(rows, nodes, !opts.trunc, opts.format === 'json'));
     },
   );
 
