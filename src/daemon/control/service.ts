@@ -244,12 +244,7 @@ export function controlHandlers(deps: ControlDeps): ControlHandlers {
     }),
 
     ServiceCreate: unary((req, call) => {
-      let spec: unknown;
-      try {
-        spec = JSON.parse(req.spec_json);
-      } catch {
-        throw new TswarmError('INVALID_ARGUMENT', 'invalid service spec JSON');
-      }
+      const spec = parseSpecJson(req.spec_json);
       return write(
         call,
         async (o) => ({ id: await createService(o, spec), warnings: [] as string[] }),
@@ -269,14 +264,7 @@ export function controlHandlers(deps: ControlDeps): ControlHandlers {
     }),
 
     ServiceUpdate: unary((req, call) => {
-      let spec: unknown;
-      if (!req.rollback) {
-        try {
-          spec = JSON.parse(req.spec_json);
-        } catch {
-          throw new TswarmError('INVALID_ARGUMENT', 'invalid service spec JSON');
-        }
-      }
+      const spec = req.rollback ? undefined : parseSpecJson(req.spec_json);
       return write(
         call,
         async (o) => ({
@@ -399,4 +387,13 @@ export function controlHandlers(deps: ControlDeps): ControlHandlers {
       })().catch(fail);
     },
   };
+}
+
+/** A service spec as the CLI sent it; bad JSON is the caller's error. */
+function parseSpecJson(json: string): unknown {
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    throw new TswarmError('INVALID_ARGUMENT', 'invalid service spec JSON');
+  }
 }

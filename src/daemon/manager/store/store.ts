@@ -125,20 +125,7 @@ export class Store {
 
   /** Docker's service lookup: exact ID, then exact name, then a unique ID prefix. */
   resolveService(ref: string): Service {
-    const exact = this.state.services.get(ref);
-    if (exact) return exact;
-    const all = this.services();
-    const byName = all.find((x) => x.Spec.Name === ref);
-    if (byName) return byName;
-    const byPrefix = all.filter((x) => x.ID.startsWith(ref));
-    if (byPrefix.length === 1 && byPrefix[0]) return byPrefix[0];
-    if (byPrefix.length > 1) {
-      throw new TswarmError(
-        'INVALID_ARGUMENT',
-        `service ${ref} is ambiguous (${byPrefix.length} matches found)`,
-      );
-    }
-    throw new TswarmError('NOT_FOUND', `service ${ref} not found`);
+    return resolveNamed('service', this.state.services, ref);
   }
 
   tasks(): Task[] {
@@ -167,19 +154,28 @@ export class Store {
 
   /** Docker's secret lookup: exact ID, then exact name, then a unique ID prefix. */
   resolveSecret(ref: string): StoredSecret {
-    const exact = this.state.secrets.get(ref);
-    if (exact) return exact;
-    const all = this.secrets();
-    const byName = all.find((x) => x.Spec.Name === ref);
-    if (byName) return byName;
-    const byPrefix = all.filter((x) => x.ID.startsWith(ref));
-    if (byPrefix.length === 1 && byPrefix[0]) return byPrefix[0];
-    if (byPrefix.length > 1) {
-      throw new TswarmError(
-        'INVALID_ARGUMENT',
-        `secret ${ref} is ambiguous (${byPrefix.length} matches found)`,
-      );
-    }
-    throw new TswarmError('NOT_FOUND', `secret ${ref} not found`);
+    return resolveNamed('secret', this.state.secrets, ref);
   }
+}
+
+/** Docker's lookup of a named object: exact ID, then exact name, then a unique ID prefix. */
+function resolveNamed<T extends { readonly ID: string; readonly Spec: { readonly Name: string } }>(
+  kind: string,
+  byId: ReadonlyMap<string, T>,
+  ref: string,
+): T {
+  const exact = byId.get(ref);
+  if (exact) return exact;
+  const all = [...byId.values()];
+  const byName = all.find((x) => x.Spec.Name === ref);
+  if (byName) return byName;
+  const byPrefix = all.filter((x) => x.ID.startsWith(ref));
+  if (byPrefix.length === 1 && byPrefix[0]) return byPrefix[0];
+  if (byPrefix.length > 1) {
+    throw new TswarmError(
+      'INVALID_ARGUMENT',
+      `${kind} ${ref} is ambiguous (${byPrefix.length} matches found)`,
+    );
+  }
+  throw new TswarmError('NOT_FOUND', `${kind} ${ref} not found`);
 }
