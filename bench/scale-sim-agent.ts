@@ -16,37 +16,17 @@
  *
  * IPC to the parent: {type:'joined', n}, {type:'connected', n}, {type:'stats', ...}.
  */
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { NodeDescription, Task, TaskStatus } from '../src/shared/api-types.js';
-import type { AgentSession as AgentSessionT } from '../src/daemon/agent/session.js';
-
-// Each real agent parses cluster.proto when it opens a client (about 50 ms of CPU here); 5,000
-// agents in one process would spend minutes on it. Memoize proto-loader's loadSync before any
-// module that uses it loads (hence the dynamic imports below). Client-side only: the leader
-// is unaffected.
-{
-  const require = createRequire(import.meta.url);
-  const pl = require('@grpc/proto-loader') as { loadSync: (...a: unknown[]) => unknown };
-  const orig = pl.loadSync.bind(pl);
-  const cache = new Map<string, unknown>();
-  pl.loadSync = (...a: unknown[]): unknown => {
-    const key = JSON.stringify(a[0]);
-    let v = cache.get(key);
-    if (v === undefined) {
-      v = orig(...a);
-      cache.set(key, v);
-    }
-    return v;
-  };
-}
-const { AgentSession } = await import('../src/daemon/agent/session.js');
-const { caClient, getRootCa, issueNodeCertificate } =
-  await import('../src/daemon/cluster/forward.js');
-const { caDigest, createKeyAndCsr, parseJoinToken } = await import('../src/daemon/cluster/pki.js');
-const { anonymousChannelCredentials, clusterChannelCredentials, untrustedChannelCredentials } =
-  await import('../src/daemon/cluster/tls.js');
+import { AgentSession } from '../src/daemon/agent/session.js';
+import { caClient, getRootCa, issueNodeCertificate } from '../src/daemon/cluster/forward.js';
+import { caDigest, createKeyAndCsr, parseJoinToken } from '../src/daemon/cluster/pki.js';
+import {
+  anonymousChannelCredentials,
+  clusterChannelCredentials,
+  untrustedChannelCredentials,
+} from '../src/daemon/cluster/tls.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -75,7 +55,7 @@ const log = pino(
 interface SimAgent {
   readonly hostname: string;
   nodeId: string;
-  session?: AgentSessionT;
+  session?: AgentSession;
   /** Last state reported per task. */
   readonly tasks: Map<string, TaskStatus['State']>;
 }

@@ -13,9 +13,20 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: [PROTO_DIR],
 };
 
-/** Loads proto/<file> and returns its grpc object, typed with the generated ProtoGrpcType. */
+const loaded = new Map<string, grpc.GrpcObject>();
+
+/**
+ * Loads proto/<file> once per process (parsing it costs tens of ms, and clients are made on
+ * hot paths: sessions, forwarding, joins) and returns its grpc object, typed with the
+ * generated ProtoGrpcType.
+ */
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the generated type
 export function loadProto<T>(file: string): T {
-  const def = protoLoader.loadSync(path.join(PROTO_DIR, file), PROTO_LOADER_OPTIONS);
-  return grpc.loadPackageDefinition(def) as unknown as T;
+  let obj = loaded.get(file);
+  if (!obj) {
+    const def = protoLoader.loadSync(path.join(PROTO_DIR, file), PROTO_LOADER_OPTIONS);
+    obj = grpc.loadPackageDefinition(def);
+    loaded.set(file, obj);
+  }
+  return obj as unknown as T;
 }

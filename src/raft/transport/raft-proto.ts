@@ -4,10 +4,7 @@ import { loadProto } from '../../shared/proto.js';
 
 export type { RaftClient, RaftDefinition };
 
-let loaded: RaftProto['tswarm']['raft']['v1'] | undefined;
-
-/** proto/raft.proto's package tswarm.raft.v1, loaded once per process. */
+/** proto/raft.proto's package tswarm.raft.v1 (loadProto parses it once per process). */
 export function raftProto(): RaftProto['tswarm']['raft']['v1'] {
-  loaded ??= loadProto<RaftProto>('raft.proto').tswarm.raft.v1;
-  return loaded;
+  return loadProto<RaftProto>('raft.proto').tswarm.raft.v1;
 }
