@@ -246,11 +246,24 @@ export class RaftDriver {
   static async open(opts: RaftDriverOptions): Promise<RaftDriver> {
     const log = opts.logger;
     const snapshotter = new Snapshotter(path.join(opts.dataDir, 'snap'));
-    const snap = await snapshotter.loadNewest();
     const opened = await Wal.open(path.join(opts.dataDir, 'wal'), { logger: log });
     const { wal, state } = opened;
     if (opened.repaired) {
       log.warn({ ...opened.repaired }, 'raft WAL tail repaired');
+    }
+    // The snapshot to restore is the one the WAL's last marker names, not the newest file: a
+    // crash between Snapshotter.save and Wal.saveSnapshotMeta leaves a newer file that the
+    // WAL's entries need not continue (for a snapshot received from the leader they end
+    // below it), and restoring it would leave a gap at the next append.
+    let snap: Snapshot | undefined;
+    try {
+      snap = await snapshotter.loadForWal(state.snapshot);
+    } catch (err) {
+      await wal.close();
+      throw new TswarmError(
+        'INTERNAL',
+        `raft: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     const storage = new MemoryStorage();
     let peers: ReadonlyMap<PeerId, string> = new Map();
@@ -265,12 +278,6 @@ export class RaftDriver {
         peers = env.peers;
         applied = snap.meta.index;
         confState = snap.meta.confState;
-      }
-      if (state.snapshot && snap && state.snapshot.index > snap.meta.index) {
-        log.warn(
-          { walSnapshot: state.snapshot.index, loaded: snap.meta.index },
-          'raft WAL names a newer snapshot than the newest readable one',
-        );
       }
       const entries = state.entries.filter((e) => e.index > applied);
       if (entries.length > 0 && (entries[0] as Entry).index !== applied + 1) {

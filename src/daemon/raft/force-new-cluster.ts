@@ -23,10 +23,11 @@ export async function forceNewCluster(o: {
 }): Promise<{ index: number; term: number; entries: number }> {
   const walDir = path.join(o.dataDir, 'wal');
   const snapDir = path.join(o.dataDir, 'snap');
-  const snap = await new Snapshotter(snapDir).loadNewest();
   const opened = await Wal.open(walDir, { logger: o.logger });
   const { hardState, entries } = opened.state;
   await opened.wal.close();
+  // The snapshot the WAL continues from (not merely the newest file: see RaftDriver.open).
+  const snap = await new Snapshotter(snapDir).loadForWal(opened.state.snapshot);
   let index = snap?.meta.index ?? 0;
   let term = snap?.meta.term ?? 0;
   if (snap) o.fsm.restore(decodeSnapshotEnvelope(snap.data).fsm);

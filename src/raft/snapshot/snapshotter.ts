@@ -157,6 +157,51 @@ export class Snapshotter {
   }
 
   /**
+   * Start-up: loads the snapshot the WAL's last marker names (`marker`; undefined when the
+   * WAL has none), removes leftover temp files, and deletes snapshot files newer than the
+   * marker. Those are orphans of a crash between save() and Wal.saveSnapshotMeta: the WAL's
+   * entries need not continue them, and keeping them would let prune() keep an orphan and
+   * drop the snapshot the WAL names. Throws when the named file is missing or unreadable.
+   */
+  async loadForWal(
+    marker: Pick<SnapshotMeta, 'term' | 'index'> | undefined,
+  ): Promise<Snapshot | undefined> {
+    this.skipped = [];
+    const names = await this.listDir();
+    let removed = false;
+    for (const name of names) {
+      const file = path.join(this.dir, name);
+      if (name.endsWith(TMP_SUFFIX) && !this.inFlight.has(file)) {
+        removed = (await removeFile(file)) || removed;
+      }
+    }
+    for (const { name, term, index } of this.snapshotNames(names)) {
+      const newer =
+        marker === undefined ||
+        index > marker.index ||
+        (index === marker.index && term > marker.term);
+      if (!newer) continue;
+      this.log.warn(
+        {
+          file: path.join(this.dir, name),
+          walSnapshot: marker ? `${marker.term}/${marker.index}` : 'none',
+        },
+        'snapshot: removing a snapshot the WAL does not name (interrupted save)',
+      );
+      removed = (await removeFile(path.join(this.dir, name))) || removed;
+    }
+    if (removed) await fsyncDir(this.dir);
+    if (marker === undefined) return undefined;
+    const snap = await this.load(marker);
+    if (!snap) {
+      throw new Error(
+        `the WAL names snapshot ${marker.term}/${marker.index} but ${path.join(this.dir, snapshotFileName(marker))} is missing`,
+      );
+    }
+    return snap;
+  }
+
+  /**
    * Loads the newest snapshot (highest index, then highest term) that verifies. Corrupt
    * files are skipped, logged, listed in `lastSkipped` and renamed to `*.broken` so they are
    * not tried again. Leftover temp files from interrupted saves are removed. Resolves to
@@ -191,6 +236,39 @@ export class Snapshotter {
       });
     }
     return undefined;
+  }
+
+  /**
+   * Loads the snapshot file for exactly `meta` (the one the WAL's last marker names).
+   * Resolves to undefined when that file does not exist; throws with the reason when it
+   * exists but does not verify (it is not renamed: the member cannot start without it).
+   */
+  async load(meta: Pick<SnapshotMeta, 'term' | 'index'>): Promise<Snapshot | undefined> {
+    const file = path.join(this.dir, snapshotFileName(meta));
+    let buf: Buffer;
+    try {
+      buf = await readFile(file);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw new Error(`cannot read snapshot ${file}: ${String(err)}`, { cause: err });
+    }
+    let snap: Snapshot;
+    try {
+      snap = decodeSnapshotFile(buf);
+    } catch (err) {
+      throw new Error(
+        `snapshot ${file} is unreadable: ${err instanceof Error ? err.message : String(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    if (snap.meta.index !== meta.index || snap.meta.term !== meta.term) {
+      throw new Error(
+        `snapshot ${file} holds ${snap.meta.term}/${snap.meta.index}, its name says ${meta.term}/${meta.index}`,
+      );
+    }
+    return snap;
   }
 
   /** Deletes all but the `keep` newest snapshot files (by index, then term). */

@@ -1,6 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { encodeSnapshotEnvelope } from '../../../src/daemon/raft/snapshot-envelope.js';
+import { Snapshotter } from '../../../src/raft/snapshot/index.js';
 import { TswarmError } from '../../../src/shared/errors.js';
 import { waitFor } from '../../helpers/wait.js';
 import { TestCluster, makeBlob, sha } from './cluster.js';
@@ -239,5 +243,45 @@ describe('RaftDriver: swarm init then joins', () => {
         `${id} address book`,
       );
     }
+  });
+});
+
+describe('RaftDriver: a crash between saving a snapshot file and its WAL marker', () => {
+  const c = new TestCluster();
+
+  after(async () => {
+    await c.cleanup();
+  });
+
+  it('restores the snapshot the WAL names, drops the orphan file and keeps taking writes', async () => {
+    const m1 = await c.add(1);
+    let n1 = await c.open('n1', { bootstrapVoters: [{ id: 'n1', addr: m1.addr }] });
+    await waitFor('single voter leads', () => n1.isLeader(), 2_000);
+    for (const v of ['a', 'b', 'c']) await n1.propose(enc.encode(v));
+    const { commit, term } = n1.status();
+    await c.stop('n1');
+    // What a follower holds after saving a leader's snapshot and dying before the WAL
+    // marker: a verified file, past the end of the WAL's log.
+    const snapDir = path.join(m1.dir, 'snap');
+    await new Snapshotter(snapDir).save({
+      meta: { index: commit + 50, term, confState: { voters: ['n1'], learners: [] } },
+      data: encodeSnapshotEnvelope({
+        peers: new Map([['n1', m1.addr]]),
+        fsm: enc.encode('not the WAL state'),
+      }),
+    });
+    const before = readdirSync(snapDir).length;
+    n1 = await c.restart('n1');
+    assert.equal(readdirSync(snapDir).length, before - 1, 'the orphan snapshot file is removed');
+    await waitFor('leads again', () => n1.isLeader(), 5_000);
+    await waitFor('re-applied the WAL', () => c.get('n1').fsm.values.join() === 'a,b,c', 5_000);
+    await n1.propose(enc.encode('d'));
+    await c.stop('n1');
+    n1 = await c.restart('n1');
+    await waitFor(
+      'every write survives a second restart',
+      () => c.get('n1').fsm.values.join() === 'a,b,c,d',
+      5_000,
+    );
   });
 });

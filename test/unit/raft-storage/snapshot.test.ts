@@ -153,4 +153,34 @@ describe('Snapshotter', () => {
     assert.equal(await s.loadNewest(), undefined);
     assert.equal(existsSync(stale), false);
   });
+
+  it('loadForWal restores the snapshot the WAL names and deletes newer orphans', async () => {
+    const dir = newDir();
+    const s = new Snapshotter(dir);
+    for (const x of [snap(100, 1), snap(200, 2), snap(300, 2)]) await s.save(x);
+    // The WAL's last marker is 200: 300 was saved but its marker never written.
+    assert.deepEqual(await s.loadForWal({ index: 200, term: 2 }), snap(200, 2));
+    assert.deepEqual(snapFiles(dir), [
+      snapshotFileName({ index: 100, term: 1 }),
+      snapshotFileName({ index: 200, term: 2 }),
+    ]);
+    // No marker at all: every file is an orphan.
+    assert.equal(await s.loadForWal(undefined), undefined);
+    assert.deepEqual(snapFiles(dir), []);
+  });
+
+  it('loadForWal refuses to start when the named snapshot is missing or corrupt', async () => {
+    const dir = newDir();
+    const s = new Snapshotter(dir);
+    await s.save(snap(100, 1));
+    await assert.rejects(
+      s.loadForWal({ index: 150, term: 1 }),
+      /names snapshot 1\/150 .* is missing/,
+    );
+    const file = path.join(dir, snapshotFileName({ index: 100, term: 1 }));
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff;
+    writeFileSync(file, bytes);
+    await assert.rejects(s.loadForWal({ index: 100, term: 1 }), /unreadable: CRC mismatch/);
+  });
 });
