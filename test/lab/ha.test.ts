@@ -167,11 +167,25 @@ describe('lab scenarios 2-5: three managers', () => {
     );
     assert.ok(!running(rows).has(leader), 'tasks are not moved back by themselves');
     await tswarmOk(other, ['service', 'update', '--force', 'app']);
-    await waitFor(
-      'rebalanced onto all three',
-      async () => running(await psRows(other, 'app')).size === 3,
-      40_000,
-    );
+    let seen: unknown = [];
+    try {
+      await waitFor(
+        'rebalanced onto all three',
+        async () => {
+          const now = await psRows(other, 'app');
+          seen = now;
+          return running(now).size === 3;
+        },
+        40_000,
+      );
+    } catch (err) {
+      // Say what the cluster looked like, so a miss can be told apart from a slow one.
+      process.stdout.write(`# service ps app at the deadline: ${JSON.stringify(seen)}\n`);
+      process.stdout.write(`# node ls: ${JSON.stringify(await labNodes(other))}\n`);
+      const inspect = await tswarm(other, ['service', 'inspect', 'app']);
+      process.stdout.write(`# service inspect app: ${inspect.stdout.replace(/\s+/g, ' ')}\n`);
+      throw err;
+    }
     await tswarmOk(other, ['service', 'rm', 'app']);
   });
 

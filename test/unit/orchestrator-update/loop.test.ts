@@ -101,7 +101,7 @@ class Harness {
   }
 }
 
-function setup(h: Harness, replicas: number): void {
+function setup(h: Harness, replicas: number, maxPerNode = 0): void {
   const at = new Date().toISOString();
   h.write({ op: 'cluster.create', at, cluster: cluster(at) });
   h.write({ op: 'node.create', at, node: node(at) });
@@ -116,7 +116,10 @@ function setup(h: Harness, replicas: number): void {
       Spec: {
         Name: 'web',
         Labels: {},
-        TaskTemplate: { ContainerSpec: { Image: 'app:v1' } },
+        TaskTemplate: {
+          ContainerSpec: { Image: 'app:v1' },
+          ...(maxPerNode ? { Placement: { MaxReplicas: maxPerNode } } : {}),
+        },
         Mode: { Replicated: { Replicas: replicas } },
         UpdateConfig: policy({ Parallelism: 1, Delay: 60 * NS_PER_MS, Monitor: 80 * NS_PER_MS }),
       },
@@ -190,6 +193,46 @@ describe('Orchestrator with the rolling updater', () => {
   });
 });
 
+describe('Orchestrator: a stop-first update places each replacement as if its old task were gone', () => {
+  it('with one replica per node allowed, no replacement waits as unplaceable', async () => {
+    const h = new Harness();
+    setup(h, 3, 1);
+    const at = new Date().toISOString();
+    for (const n of [2, 3]) h.write({ op: 'node.create', at, node: node(at, n) });
+    // Every pending state a task goes through, as the store shows it.
+    const unplaced: string[] = [];
+    h.store.onChange(() => {
+      for (const t of h.store.tasks())
+        if (t.Status.State === 'pending' && t.Status.Err) unplaced.push(t.Status.Err);
+    });
+    h.orch.start();
+    try {
+      const perNode = (): number[] => {
+        const m = new Map<string, number>();
+        for (const t of h.store.tasks())
+          if (t.Status.State === 'running' && t.DesiredState === 'running')
+            m.set(t.NodeID ?? '', (m.get(t.NodeID ?? '') ?? 0) + 1);
+        return [1, 2, 3].map((n) => m.get(node(at, n).ID) ?? 0);
+      };
+      await h.until('1/1/1', () => perNode().join() === '1,1,1');
+      const s = h.service();
+      h.write(
+        serviceUpdateCommand(
+          s,
+          { ...s.Spec, TaskTemplate: { ...s.Spec.TaskTemplate, ForceUpdate: 1 } },
+          false,
+          new Date().toISOString(),
+        ),
+      );
+      await h.until('completion', () => h.service().UpdateStatus?.State === 'completed');
+      assert.deepEqual(perNode(), [1, 1, 1]);
+      assert.deepEqual([...new Set(unplaced)], []);
+    } finally {
+      h.stop();
+    }
+  });
+});
+
 function cluster(at: string): ClusterObject {
   return {
     ID: 'cluster00000000000000000a',
@@ -215,15 +258,15 @@ function cluster(at: string): ClusterObject {
   };
 }
 
-function node(at: string): Node {
+function node(at: string, n = 1): Node {
   return {
-    ID: 'node00000000000000000001a',
+    ID: `node0000000000000000000${n}a`,
     Version: { Index: 0 },
     CreatedAt: at,
     UpdatedAt: at,
     Spec: { Labels: {}, Role: 'worker', Availability: 'active' },
     Description: {
-      Hostname: 'w1',
+      Hostname: `w${n}`,
       Platform: { Architecture: 'x86_64', OS: 'linux' },
       Resources: { NanoCPUs: 4e9, MemoryBytes: 8 * 1024 ** 3 },
       Engine: { EngineVersion: '27.0.0', Labels: {} },

@@ -124,8 +124,8 @@ export class Orchestrator {
 
     const at = new Date(now).toISOString();
     if (create.length) await this.o.propose({ op: 'task.create', at, tasks: create });
-    // Scheduling sees the tasks just created.
-    const placements = placeTasks(store, nodes);
+    // Scheduling sees the tasks just created, and the tasks this pass stops as stopped.
+    const placements = placeTasks(store, nodes, update);
     const all = mergeUpdates([...update, ...placements]);
     if (all.length) await this.o.propose({ op: 'task.update', at, updates: all });
     if (remove.length) await this.o.propose({ op: 'task.remove', at, ids: remove });

@@ -1,4 +1,4 @@
-import type { Node, Service, Task } from '../../../shared/api-types.js';
+import { TASK_STATES, type Node, type Service, type Task } from '../../../shared/api-types.js';
 import {
   matchesConstraints,
   parseConstraint,
@@ -72,12 +72,42 @@ export function nodeEligible(svc: Service, n: Node): boolean {
 }
 
 /**
+ * The tasks as they will be once `pending` (updates of this pass, not yet written) lands. A
+ * stop-first update stops a slot's old task in the same pass that creates its new one: the
+ * scheduler must not count the old task on its node, or the replacement avoids that node
+ * (and a rebalancing `service update --force` piles tasks onto the others).
+ */
+function withPending(tasks: readonly Task[], pending: readonly TaskUpdate[]): readonly Task[] {
+  if (pending.length === 0) return tasks;
+  const byId = new Map<string, TaskUpdate>();
+  for (const u of pending) byId.set(u.id, { ...byId.get(u.id), ...u });
+  return tasks.map((t) => {
+    const u = byId.get(t.ID);
+    if (!u) return t;
+    return {
+      ...t,
+      ...(u.desiredState !== undefined ? { DesiredState: u.desiredState } : {}),
+      // As the store applies it: an observed state only moves forward.
+      ...(u.status !== undefined &&
+      TASK_STATES.indexOf(u.status.State) >= TASK_STATES.indexOf(t.Status.State)
+        ? { Status: u.status }
+        : {}),
+      ...(u.nodeId !== undefined ? { NodeID: u.nodeId } : {}),
+    };
+  });
+}
+
+/**
  * Assigns nodes to tasks that want to run and have none (new or pending): `assigned` with the
  * node, or `pending` with Docker's `no suitable node (...)` explanation. Global tasks come
  * with their node and are only checked.
  */
-export function placeTasks(store: Store, nodes: readonly Node[]): TaskUpdate[] {
-  const tasks = store.tasks();
+export function placeTasks(
+  store: Store,
+  nodes: readonly Node[],
+  unwritten: readonly TaskUpdate[] = [],
+): TaskUpdate[] {
+  const tasks = withPending(store.tasks(), unwritten);
   const services = new Map(store.services().map((s) => [s.ID, s]));
   const pending = tasks.filter(
     (t) =>
