@@ -15,7 +15,7 @@ import type { SwarmJoinRequest } from '../../proto/gen/tswarm/control/v1/SwarmJo
 import type { SwarmJoinResponse__Output } from '../../proto/gen/tswarm/control/v1/SwarmJoinResponse.js';
 import type { SwarmLeaveRequest } from '../../proto/gen/tswarm/control/v1/SwarmLeaveRequest.js';
 import type { SwarmUpdateRequest } from '../../proto/gen/tswarm/control/v1/SwarmUpdateRequest.js';
-import type { Node, Swarm } from '../shared/api-types.js';
+import type { Node, Service, Swarm, Task } from '../shared/api-types.js';
 import { TswarmError } from '../shared/errors.js';
 import { fromServiceError } from '../shared/grpc-status.js';
 import { loadProto } from '../shared/proto.js';
@@ -161,5 +161,28 @@ export class Client {
 
   nodeRemove(req: NodeRemoveRequest): Promise<void> {
     return this.call((c, o, cb) => c.NodeRemove(req, o, cb)).then(() => undefined);
+  }
+
+  /** Services matching `filters`, each with its running / desired task counts. */
+  async serviceList(
+    filters: readonly string[] = [],
+  ): Promise<(Service & { ServiceStatus: { RunningTasks: number; DesiredTasks: number } })[]> {
+    const res = await this.call<JsonObjects__Output>((c, o, cb) =>
+      c.ServiceList({ filters: [...filters], stale_ok: false }, o, cb),
+    );
+    return res.json.map((j) =>
+      decodeObject<Service & { ServiceStatus: { RunningTasks: number; DesiredTasks: number } }>(
+        j,
+        'service',
+      ),
+    );
+  }
+
+  /** Tasks matching `filters` (id, name, service, node, desired-state). */
+  async taskList(filters: readonly string[] = []): Promise<Task[]> {
+    const res = await this.call<JsonObjects__Output>((c, o, cb) =>
+      c.TaskList({ filters: [...filters], stale_ok: false }, o, cb),
+    );
+    return res.json.map((j) => decodeObject<Task>(j, 'task'));
   }
 }

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { Node, PortConfig, Service, ServiceSpec, Task } from '../../shared/api-types.js';
+import type { Node, PortConfig, Service, ServiceSpec } from '../../shared/api-types.js';
 import { TswarmError } from '../../shared/errors.js';
 import type { Client } from '../client.js';
 import type { Context } from '../context.js';
@@ -96,26 +96,6 @@ async function inspect(client: Client, ref: string): Promise<ListedService> {
   return JSON.parse(r.json) as Service;
 }
 
-async function listTasks(client: Client, filters: string[]): Promise<Task[]> {
-  const r = await client.call<{ json: string[] }>((c, o, cb) =>
-    c.TaskList({ filters, stale_ok: false }, o, cb),
-  );
-  return r.json.map((j) => JSON.parse(j) as Task);
-}
-
-async function listServices(
-  client: Client,
-  filters: string[],
-): Promise<(Service & { ServiceStatus: { RunningTasks: number; DesiredTasks: number } })[]> {
-  const r = await client.call<{ json: string[] }>((c, o, cb) =>
-    c.ServiceList({ filters, stale_ok: false }, o, cb),
-  );
-  return r.json.map(
-    (j) =>
-      JSON.parse(j) as Service & { ServiceStatus: { RunningTasks: number; DesiredTasks: number } },
-  );
-}
-
 async function listNodes(client: Client): Promise<Node[]> {
   const r = await client.call<{ json: string[] }>((c, o, cb) =>
     c.NodeList({ filters: [], stale_ok: true }, o, cb),
@@ -171,7 +151,7 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
     .option('--format <format>', 'Format output: json')
     .action(async (f: { quiet?: boolean; filter?: string[]; format?: string }) => {
       const client = ctx.client();
-      const services = await listServices(client, f.filter ?? []);
+      const services = await client.serviceList(f.filter ?? []);
       if (f.quiet) {
         io.stdout(services.map((s) => s.ID + '\n').join(''));
         return;
@@ -200,7 +180,7 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
           const s = await inspect(client, ref);
           services.set(s.ID, s);
         }
-        const tasks = (await listTasks(client, f.filter ?? [])).filter((t) =>
+        const tasks = (await client.taskList(f.filter ?? [])).filter((t) =>
           services.has(t.ServiceID),
         );
         const nodes = new Map((await listNodes(client)).map((n) => [n.ID, n.Description.Hostname]));

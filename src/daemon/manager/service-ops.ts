@@ -271,6 +271,13 @@ export async function listTasks(
     }
     const ids = fs.get('id');
     if (ids && !ids.some((v) => t.ID.startsWith(v))) return false;
+    const names = fs.get('name');
+    if (names) {
+      // The NAME column of service ps / node ps: service.slot, or service.node for global.
+      const svc = ctx.store.service(t.ServiceID)?.Spec.Name ?? t.ServiceID;
+      const name = `${svc}.${t.Slot !== undefined ? String(t.Slot) : (t.NodeID ?? '')}`;
+      if (!names.some((v) => name.startsWith(v))) return false;
+    }
     return true;
   });
 }

@@ -56,6 +56,34 @@ describe('services on real containers, three daemons sharing one engine', () => 
     assert.match(ls, /web\s+replicated\s+6\/6\s+tswarm\/busybox:1/);
   });
 
+  it('node ps lists the tasks of the node asked (default self), like service ps', async () => {
+    const rows = (out: string): string[] => out.split('\n').slice(1).filter(Boolean);
+    const own = await n2.ok(['node', 'ps']);
+    assert.match(
+      own.split('\n')[0] ?? '',
+      /^ID\s+NAME\s+IMAGE\s+NODE\s+DESIRED STATE\s+CURRENT STATE\s+ERROR\s+PORTS/,
+    );
+    assert.equal(rows(own).length, 2, own);
+    for (const r of rows(own))
+      assert.match(r, /web\.\d+\s+tswarm\/busybox:1\s+svc2\s+Running\s+Running/);
+    const two = await n1.ok(['node', 'ps', 'svc1', 'svc3']);
+    assert.equal(rows(two).length, 4, two);
+    assert.ok(
+      rows(two).every((r) => /\s(svc1|svc3)\s/.test(r)),
+      two,
+    );
+    const ids = (await n1.ok(['node', 'ps', '-q', 'svc3'])).split('\n').filter(Boolean);
+    assert.equal(ids.length, 2);
+    const slot = /web\.(\d+)/.exec(rows(own)[0] ?? '')?.[1];
+    const one = await n1.ok(['node', 'ps', '--filter', `name=web.${slot ?? ''}`, 'svc2']);
+    assert.equal(rows(one).length, 1, one);
+    const bad = await n1.fails(['node', 'ps', 'svc2', 'nosuch']);
+    assert.equal(rows(bad.stdout).length, 2, 'what was found is still printed');
+    assert.match(bad.stderr, /node nosuch not found/);
+    const badFilter = await n1.fails(['node', 'ps', '--filter', 'service=web']);
+    assert.match(badFilter.stderr, /invalid filter 'service'/);
+  });
+
   it('replaces a container killed with docker kill, and shows the failure in history', async () => {
     const victim = tswarmContainers('web').find((c) => c.running);
     assert.ok(victim);
