@@ -68,20 +68,33 @@ describe('three managers on 127.0.0.1/.2/.3', () => {
     const survivors = all.filter((n) => n !== victim);
     const survivor = survivors[0];
     assert.ok(survivor);
+    // Each poll spawns the CLI, whose start-up (a few hundred ms, more on a busy machine) is
+    // not failover time: measure one call first and allow it on top of the 2 s.
+    const c0 = Date.now();
+    await survivor.ok(['node', 'ls', '-q']);
+    const cliMs = Date.now() - c0;
     await victim.kill();
     const t0 = Date.now();
     try {
-      // Seen through the CLI: each poll spawns it (a few hundred ms of Node start-up on top of
-      // the election, which bench/raft.ts measures on its own: p50 705 ms, p99 964 ms).
-      await waitNodes(
-        survivor,
+      await waitFor(
         'a new leader',
-        (ns) => ns.some((n) => n.ManagerStatus?.Leader && n.ID !== leader.ID),
+        async () => {
+          const r = await survivor.cli(['node', 'ls', '--format', '{{.ID}} {{.ManagerStatus}}']);
+          return r.stdout
+            .split('\n')
+            .some((l) => l.endsWith(' Leader') && !l.startsWith(leader.ID));
+        },
         8_000,
+        20,
       );
       const failover = Date.now() - t0;
-      // The issue's target is 2 s; seen here 2.5-4 s on 2 cores (issue #4 stays open on it).
-      assert.ok(failover < 5_000, `new leader seen after ${failover} ms`);
+      process.stdout.write(
+        `# failover: new leader seen after ${failover} ms (one CLI call: ${cliMs} ms)\n`,
+      );
+      assert.ok(
+        failover < 2_000 + cliMs,
+        `new leader seen after ${failover} ms (one CLI call takes ${cliMs} ms)`,
+      );
       await waitNodes(survivor, 'old leader unreachable and down', (ns) => {
         const old = byName(ns, victim.name);
         return old.ManagerStatus?.Reachability === 'unreachable' && old.Status.State === 'down';
