@@ -62,15 +62,22 @@ export function buildMeshTable(
   tasks: readonly Task[],
   nodes: readonly Node[],
 ): MeshTable {
-  const nodeById = new Map(nodes.map((n) => [n.ID, n]));
   const out: MeshService[] = [];
-  for (const s of services) {
+  const published = services.filter((s) => ingressPorts(s).length > 0);
+  if (published.length === 0) return { services: out };
+  const nodeById = new Map(nodes.map((n) => [n.ID, n]));
+  // One pass over the tasks, not one per published service.
+  const running = new Map<string, Task[]>();
+  for (const t of tasks) {
+    if (t.DesiredState !== 'running' || t.Status.State !== 'running') continue;
+    const list = running.get(t.ServiceID);
+    if (list) list.push(t);
+    else running.set(t.ServiceID, [t]);
+  }
+  for (const s of published) {
     const ports = ingressPorts(s);
-    if (ports.length === 0) continue;
     const backends: MeshBackend[] = [];
-    for (const t of tasks) {
-      if (t.ServiceID !== s.ID || t.DesiredState !== 'running' || t.Status.State !== 'running')
-        continue;
+    for (const t of running.get(s.ID) ?? []) {
       const n = t.NodeID ? nodeById.get(t.NodeID) : undefined;
       if (n?.Status.State !== 'ready') continue;
       const targets: Record<string, { host: string; port: number }> = {};

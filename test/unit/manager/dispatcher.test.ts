@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { Dispatcher, type SessionSink } from '../../../src/daemon/manager/dispatcher/dispatcher.js';
+import {
+  Dispatcher,
+  type Assignment,
+  type SessionSink,
+} from '../../../src/daemon/manager/dispatcher/dispatcher.js';
 import { RECONNECT_GRACE_MS } from '../../../src/daemon/manager/dispatcher/dispatcher.js';
 import { Store } from '../../../src/daemon/manager/store/store.js';
 import type { Command, CommandResult } from '../../../src/daemon/manager/store/types.js';
-import type { Node } from '../../../src/shared/api-types.js';
+import type { Node, Task } from '../../../src/shared/api-types.js';
 import { TswarmError } from '../../../src/shared/errors.js';
 import { waitFor } from '../../helpers/wait.js';
 import {
@@ -33,6 +37,35 @@ class RecordingSink implements SessionSink {
     this.ended = err;
     this.endedCount++;
   }
+}
+
+/** Counts every push; remembers the last assignment set's task IDs. */
+class AssignmentSink implements SessionSink {
+  pushes = 0;
+  last: string[] | undefined;
+  push(_node: Node, assignments?: readonly Assignment[]): void {
+    this.pushes++;
+    if (assignments) this.last = assignments.map((a) => a.task.ID);
+  }
+  end(): void {
+    /* not needed */
+  }
+}
+
+function taskOn(id: string, node: string): Task {
+  return {
+    ID: id,
+    Version: { Index: 0 },
+    CreatedAt: T0,
+    UpdatedAt: T0,
+    Labels: {},
+    ServiceID: 'svc1',
+    Slot: 1,
+    NodeID: node,
+    DesiredState: 'running',
+    Status: { Timestamp: T0, State: 'assigned', Message: 'assigned' },
+    Spec: { ContainerSpec: { Image: 'x' } },
+  };
 }
 
 /** The leader reduced to a store whose proposals commit at once, and a hand-driven clock. */
@@ -206,6 +239,47 @@ describe('dispatcher sessions', () => {
     assert.equal(sink.pushed.at(-1)?.Spec.Availability, 'drain');
     h.commit({ op: 'node.set-status', at: T0, updates: [{ id: W2, state: 'down' }] });
     assert.equal(sink.pushed.length, before + 1);
+  });
+
+  it('a worker joining or a task write reaches only the sessions it concerns; a manager change reaches all', async () => {
+    const W3 = 'worker3000000000000000000';
+    const h = start([
+      [W1, {}],
+      [W2, {}],
+    ]);
+    const sinks = new Map([
+      [W1, new AssignmentSink()],
+      [W2, new AssignmentSink()],
+    ]);
+    for (const [id, sink] of sinks)
+      await h.dispatcher.openSession(id, undefined, '127.0.0.1', sink);
+    const counts = (): number[] => [...sinks.values()].map((x) => x.pushes);
+    const base = counts();
+    h.commit({ op: 'node.create', at: T0, node: makeNode(W3) });
+    h.commit({
+      op: 'node.update-description',
+      at: T0,
+      id: W3,
+      description: makeNode(W3).Description,
+    });
+    assert.deepEqual(counts(), base, 'another worker joining is not pushed to anyone');
+    h.commit({ op: 'task.create', at: T0, tasks: [taskOn('t1', W2)] });
+    assert.deepEqual(counts(), [base[0], (base[1] ?? 0) + 1], 'only W2 hears of its task');
+    assert.deepEqual(sinks.get(W2)?.last, ['t1']);
+    h.commit({ op: 'task.remove', at: T0, ids: ['t1'] });
+    assert.deepEqual(counts(), [base[0], (base[1] ?? 0) + 2], 'W2 hears that its task is gone');
+    assert.deepEqual(sinks.get(W2)?.last, []);
+    h.commit({
+      op: 'node.set-manager',
+      at: T0,
+      id: W2,
+      manager: { addr: '127.0.0.2:2377', reachability: 'reachable' },
+    });
+    assert.deepEqual(
+      counts(),
+      [(base[0] ?? 0) + 1, (base[1] ?? 0) + 3],
+      'the manager list changed',
+    );
   });
 
   it('stop ends every session with NOT_LEADER', async () => {

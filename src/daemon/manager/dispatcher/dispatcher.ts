@@ -74,14 +74,25 @@ export class Dispatcher {
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly log: Logger;
+  /** Which node each task is on, and the tasks of each node: who a task write concerns. */
+  private readonly taskNode = new Map<string, string>();
+  private readonly nodeTasks = new Map<string, Set<string>>();
 
   constructor(private readonly opts: DispatcherOptions) {
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
     this.log = opts.log.child({ component: 'dispatcher' });
+    this.rebuildIndex();
+  }
+
+  private rebuildIndex(): void {
+    this.taskNode.clear();
+    this.nodeTasks.clear();
+    for (const t of this.opts.store.tasks()) this.trackTask(t.ID);
   }
 
   start(): void {
+    this.rebuildIndex();
     const period = this.opts.heartbeatPeriodMs();
     this.timer = setInterval(
       () => {
@@ -111,19 +122,36 @@ export class Dispatcher {
       }
       if (!ev.result.ok) return;
       const op = ev.cmd.op;
+      const changed = this.nodesConcerned(ev.cmd);
       const tasksChanged = op.startsWith('task.') || op.startsWith('service.');
       const meshChanged =
         tasksChanged || op === 'node.set-status' || op === 'node.create' || op === 'cluster.create';
-      // Tell every session whose node changed (role, availability, status, manager set),
-      // and every session whose assignments changed.
+      // Only the sessions whose node (or its task set) the write concerns hear about it, or
+      // every session when the manager list they carry changed: with N agents a join or a
+      // task write is O(1) pushes, not N.
       for (const s of this.sessions.values()) {
+        if (changed !== 'all' && !changed.has(s.nodeId)) continue;
         const n = this.opts.store.node(s.nodeId);
         if (!n) continue;
         if (tasksChanged) this.pushAssignments(s, n, false);
-        else if (commandTouches(ev.cmd, s.nodeId)) s.sink.push(n);
+        else s.sink.push(n);
       }
       if (meshChanged) this.pushMesh(false);
     });
+    // A restored snapshot replaces everything: rebuild the index and refresh every session.
+    const offRestore = this.opts.store.onRestore(() => {
+      this.rebuildIndex();
+      for (const s of this.sessions.values()) {
+        const n = this.opts.store.node(s.nodeId);
+        if (n) this.pushAssignments(s, n, false);
+      }
+      this.pushMesh(false);
+    });
+    const offChange = this.unsubscribe;
+    this.unsubscribe = () => {
+      offChange();
+      offRestore();
+    };
     this.log.info({ heartbeatPeriodMs: period }, 'dispatcher started');
   }
 
@@ -207,15 +235,75 @@ export class Dispatcher {
   }
 
   assignmentsFor(nodeId: string): Assignment[] {
-    const names = new Map(this.opts.store.services().map((x) => [x.ID, x.Spec.Name]));
-    return this.opts.store
-      .tasksOnNode(nodeId)
-      .filter((t) => t.Status.State !== 'new' && t.Status.State !== 'pending')
-      .map((task) => ({
+    const st = this.opts.store;
+    const out: Assignment[] = [];
+    for (const id of this.nodeTasks.get(nodeId) ?? []) {
+      const task = st.task(id);
+      if (!task || task.Status.State === 'new' || task.Status.State === 'pending') continue;
+      out.push({
         task,
-        serviceName: names.get(task.ServiceID) ?? task.ServiceID,
+        serviceName: st.service(task.ServiceID)?.Spec.Name ?? task.ServiceID,
         ...this.secretsOf(task),
-      }));
+      });
+    }
+    return out;
+  }
+
+  /** Re-reads task `id`'s node from the store into the index; returns the nodes it was/is on. */
+  private trackTask(id: string): string[] {
+    const was = this.taskNode.get(id);
+    const now = this.opts.store.task(id)?.NodeID;
+    if (was === now) return was ? [was] : [];
+    if (was) {
+      this.nodeTasks.get(was)?.delete(id);
+      this.taskNode.delete(id);
+    }
+    if (now) {
+      this.taskNode.set(id, now);
+      let set = this.nodeTasks.get(now);
+      if (!set) this.nodeTasks.set(now, (set = new Set()));
+      set.add(id);
+    }
+    return [was, now].filter((x): x is string => x !== undefined);
+  }
+
+  /**
+   * The nodes whose session a write concerns: the node itself for its own changes, the nodes
+   * a task is or was on for task writes, every node for manager-list and service changes.
+   */
+  private nodesConcerned(cmd: Command): Set<string> | 'all' {
+    const ids = (xs: Iterable<string>): Set<string> => new Set(xs);
+    switch (cmd.op) {
+      case 'node.set-status':
+        return ids(cmd.updates.map((u) => u.id));
+      case 'node.set-reachability':
+        return ids(cmd.updates.map((u) => u.id));
+      case 'node.update-spec':
+      case 'node.update-description':
+        return ids([cmd.id]);
+      case 'node.create':
+        // A new manager changes the manager list every push carries.
+        return cmd.node.ManagerStatus ? 'all' : ids([cmd.node.ID]);
+      case 'node.set-manager':
+      case 'node.remove':
+        return 'all';
+      case 'task.create':
+        return ids(cmd.tasks.flatMap((t) => this.trackTask(t.ID)));
+      case 'task.update':
+        return ids(cmd.updates.flatMap((u) => this.trackTask(u.id)));
+      case 'task.remove':
+        return ids(cmd.ids.flatMap((id) => this.trackTask(id)));
+      case 'service.create':
+      case 'service.update':
+      case 'service.remove':
+        // Service names and secret references travel with the assignments.
+        return 'all';
+      case 'cluster.create':
+      case 'cluster.update':
+      case 'secret.create':
+      case 'secret.remove':
+        return ids([]);
+    }
   }
 
   /** Only a task that is still to run gets its secrets' data. */
@@ -323,34 +411,5 @@ export class Dispatcher {
     } finally {
       this.marking = false;
     }
-  }
-}
-
-function commandTouches(cmd: Command, nodeId: string): boolean {
-  switch (cmd.op) {
-    case 'node.set-status':
-      return cmd.updates.some((u) => u.id === nodeId);
-    case 'node.set-reachability':
-      return true;
-    case 'node.update-spec':
-    case 'node.update-description':
-    case 'node.set-manager':
-    case 'node.remove':
-      return true;
-    case 'node.create':
-      return true;
-    case 'cluster.create':
-    case 'cluster.update':
-    case 'service.create':
-    case 'service.update':
-    case 'service.remove':
-    case 'task.create':
-    case 'task.update':
-    case 'task.remove':
-    case 'secret.create':
-    case 'secret.remove':
-      return false;
-    default:
-      return false;
   }
 }
