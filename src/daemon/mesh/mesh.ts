@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from '../log.js';
 import { encodeProxyV2 } from './proxy-protocol.js';
@@ -11,6 +12,8 @@ export interface RoutingMeshOptions {
   readonly connectTimeoutMs?: number;
   /** How long a backend that failed to accept is tried last. */
   readonly failureCooldownMs?: number;
+  /** A UDP flow (one client address and port) with no datagram either way for this long ends. */
+  readonly udpIdleMs?: number;
 }
 
 interface Route {
@@ -26,7 +29,25 @@ interface Listener {
   listening: boolean;
 }
 
+interface UdpListener {
+  route: Route;
+  socket: dgram.Socket | undefined;
+  retry: NodeJS.Timeout | undefined;
+  listening: boolean;
+}
+
+/** One UDP client's datagrams, sent to one backend from a socket of their own. */
+interface UdpFlow {
+  readonly upstream: dgram.Socket;
+  readonly backend: string;
+  /** Datagrams that arrived before the upstream socket was connected. */
+  queue: Buffer[] | undefined;
+  idle: NodeJS.Timeout;
+}
+
 const RETRY_LISTEN_MS = 2_000;
+/** Linux conntrack's default for an assured UDP stream is 120 s, for a single exchange 30 s. */
+const UDP_IDLE_MS = 60_000;
 
 /**
  * The routing mesh on one node: a TCP listener on every ingress published port of the cluster,
@@ -35,7 +56,12 @@ const RETRY_LISTEN_MS = 2_000;
  * target port to (so the container networks need not be routable between nodes). A task that
  * refuses or does not answer is skipped for the connection and tried last for a while, so a
  * dead node's tasks stop taking connections before the leader notices the node is down.
- * UDP published ports are not forwarded.
+ *
+ * UDP published ports get a datagram socket: each client address and port is a flow, given a
+ * backend round robin and a socket of its own connected to it, so replies go back to the
+ * client and an ICMP "port unreachable" from a dead task sets that backend aside like a
+ * refused TCP connection (the datagram that met it is lost, as UDP allows). A flow ends after
+ * `udpIdleMs` without traffic or when its task leaves the table.
  */
 export class RoutingMesh {
   private table: MeshTable = { services: [] };
@@ -43,6 +69,8 @@ export class RoutingMesh {
   private readonly next = new Map<string, number>();
   private readonly failedUntil = new Map<string, number>();
   private readonly sockets = new Set<net.Socket>();
+  private readonly udpListeners = new Map<number, UdpListener>();
+  private readonly flows = new Map<string, UdpFlow>();
   private readonly log: Logger;
   private stopped = false;
 
@@ -58,10 +86,19 @@ export class RoutingMesh {
       .sort((a, b) => a - b);
   }
 
+  /** Published UDP ports this node is listening on. */
+  listeningUdpPorts(): number[] {
+    return [...this.udpListeners]
+      .filter(([, l]) => l.listening)
+      .map(([p]) => p)
+      .sort((a, b) => a - b);
+  }
+
   /** A new table from the leader: listeners follow the published ports, routes the tasks. */
   update(table: MeshTable): void {
     if (this.stopped) return;
     this.table = table;
+    this.updateUdp(table);
     const wanted = new Map<number, Route>();
     for (const s of table.services)
       for (const p of s.ports)
@@ -88,6 +125,9 @@ export class RoutingMesh {
     this.stopped = true;
     const closing = [...this.listeners.values()].map((l) => this.close(l));
     this.listeners.clear();
+    for (const key of [...this.flows.keys()]) this.endFlow(key);
+    closing.push(...[...this.udpListeners.values()].map((l) => this.closeUdp(l)));
+    this.udpListeners.clear();
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     await Promise.all(closing);
@@ -143,25 +183,191 @@ export class RoutingMesh {
       client.destroy();
     });
     const route = this.listeners.get(port)?.route;
-    const svc = route && this.table.services.find((s) => s.id === route.serviceId);
-    const candidates = (svc?.backends ?? []).flatMap((b) => {
-      const t = route ? backendTarget(b, route.port) : undefined;
-      return t ? [{ taskId: b.taskId, ...t }] : [];
-    });
-    if (!route || candidates.length === 0) {
+    const ordered = route ? this.candidates(route) : [];
+    if (!route || ordered.length === 0) {
       client.destroy();
       return;
     }
-    const key = `${route.serviceId}/${port}`;
+    this.dial(client, route, ordered, 0);
+  }
+
+  /**
+   * The route's backends in the order to try them: round robin from the next one, backends
+   * that failed recently last.
+   */
+  private candidates(route: Route): { taskId: string; host: string; port: number }[] {
+    const svc = this.table.services.find((s) => s.id === route.serviceId);
+    const candidates = (svc?.backends ?? []).flatMap((b) => {
+      const t = backendTarget(b, route.port);
+      return t ? [{ taskId: b.taskId, ...t }] : [];
+    });
+    if (candidates.length === 0) return [];
+    const key = `${route.serviceId}/${route.port.published}/${route.port.protocol}`;
     const start = this.next.get(key) ?? 0;
     this.next.set(key, (start + 1) % candidates.length);
     const now = Date.now();
     const rotated = candidates.map((_, i) => candidates[(start + i) % candidates.length]);
-    const ordered = [
+    return [
       ...rotated.filter((c) => (this.failedUntil.get(`${c?.host}:${c?.port}`) ?? 0) <= now),
       ...rotated.filter((c) => (this.failedUntil.get(`${c?.host}:${c?.port}`) ?? 0) > now),
     ].filter((c) => c !== undefined);
-    this.dial(client, route, ordered, 0);
+  }
+
+  private updateUdp(table: MeshTable): void {
+    const wanted = new Map<number, Route>();
+    const live = new Set<string>();
+    for (const s of table.services) {
+      for (const p of s.ports) {
+        if (p.protocol !== 'udp') continue;
+        if (!wanted.has(p.published))
+          wanted.set(p.published, { serviceId: s.id, serviceName: s.name, port: p });
+        for (const b of s.backends) {
+          const t = backendTarget(b, p);
+          if (t) live.add(`${p.published}|${t.host}:${t.port}`);
+        }
+      }
+    }
+    // Flows whose task left the table start over with a live one on their next datagram.
+    for (const [key, f] of this.flows) {
+      const port = key.slice(0, key.indexOf('|'));
+      if (!live.has(`${port}|${f.backend}`)) this.endFlow(key);
+    }
+    for (const [port, l] of this.udpListeners) {
+      if (!wanted.has(port)) {
+        void this.closeUdp(l);
+        this.udpListeners.delete(port);
+      }
+    }
+    for (const [port, route] of wanted) {
+      const l = this.udpListeners.get(port);
+      if (l) l.route = route;
+      else {
+        const fresh: UdpListener = { route, socket: undefined, retry: undefined, listening: false };
+        this.udpListeners.set(port, fresh);
+        this.listenUdp(port, fresh);
+      }
+    }
+  }
+
+  private closeUdp(l: UdpListener): Promise<void> {
+    if (l.retry) clearTimeout(l.retry);
+    l.retry = undefined;
+    const socket = l.socket;
+    l.socket = undefined;
+    l.listening = false;
+    if (!socket) return Promise.resolve();
+    return new Promise((resolve) => {
+      socket.close(() => {
+        resolve();
+      });
+    });
+  }
+
+  private listenUdp(port: number, l: UdpListener): void {
+    const socket = dgram.createSocket({ type: net.isIPv6(this.opts.bindHost) ? 'udp6' : 'udp4' });
+    l.socket = socket;
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.udpListeners.get(port) !== l || l.socket !== socket) return;
+      this.log.warn(
+        { port, host: this.opts.bindHost, err: err.message },
+        'cannot listen on published udp port; retrying',
+      );
+      l.socket = undefined;
+      l.listening = false;
+      socket.close();
+      l.retry = setTimeout(() => {
+        l.retry = undefined;
+        if (!this.stopped && this.udpListeners.get(port) === l) this.listenUdp(port, l);
+      }, RETRY_LISTEN_MS);
+      l.retry.unref();
+    });
+    socket.on('message', (msg, rinfo) => {
+      this.onDatagram(port, l, socket, msg, rinfo);
+    });
+    socket.bind({ address: this.opts.bindHost, port, exclusive: true }, () => {
+      l.listening = true;
+      this.log.info(
+        { port, host: this.opts.bindHost, service: l.route.serviceName, protocol: 'udp' },
+        'routing mesh listening',
+      );
+    });
+  }
+
+  private onDatagram(
+    port: number,
+    l: UdpListener,
+    listener: dgram.Socket,
+    msg: Buffer,
+    client: dgram.RemoteInfo,
+  ): void {
+    const key = `${port}|${client.address}:${client.port}`;
+    let flow = this.flows.get(key);
+    if (!flow) {
+      const backend = this.candidates(l.route)[0];
+      if (!backend) return; // no task: the datagram is dropped
+      flow = this.openFlow(key, listener, client, backend);
+    }
+    this.touch(key, flow);
+    if (flow.queue) flow.queue.push(msg);
+    else flow.upstream.send(msg);
+  }
+
+  private openFlow(
+    key: string,
+    listener: dgram.Socket,
+    client: dgram.RemoteInfo,
+    backend: { taskId: string; host: string; port: number },
+  ): UdpFlow {
+    const target = `${backend.host}:${backend.port}`;
+    const upstream = dgram.createSocket({ type: net.isIPv6(backend.host) ? 'udp6' : 'udp4' });
+    const flow: UdpFlow = {
+      upstream,
+      backend: target,
+      queue: [],
+      idle: setTimeout(() => undefined, 0),
+    };
+    this.flows.set(key, flow);
+    upstream.on('message', (reply) => {
+      if (this.flows.get(key) !== flow) return;
+      this.touch(key, flow);
+      listener.send(reply, client.port, client.address);
+    });
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      // ECONNREFUSED: the backend's port is closed (ICMP port unreachable).
+      this.failedUntil.set(target, Date.now() + (this.opts.failureCooldownMs ?? 3_000));
+      this.log.debug(
+        { task: backend.taskId, backend: target, err: err.message },
+        'udp backend unreachable; the flow starts over with the next',
+      );
+      this.endFlow(key);
+    });
+    upstream.connect(backend.port, backend.host, () => {
+      if (this.flows.get(key) !== flow) return;
+      const queued = flow.queue ?? [];
+      flow.queue = undefined;
+      for (const m of queued) upstream.send(m);
+    });
+    return flow;
+  }
+
+  private touch(key: string, flow: UdpFlow): void {
+    clearTimeout(flow.idle);
+    flow.idle = setTimeout(() => {
+      this.endFlow(key);
+    }, this.opts.udpIdleMs ?? UDP_IDLE_MS);
+    flow.idle.unref();
+  }
+
+  private endFlow(key: string): void {
+    const flow = this.flows.get(key);
+    if (!flow) return;
+    this.flows.delete(key);
+    clearTimeout(flow.idle);
+    try {
+      flow.upstream.close();
+    } catch {
+      // already closed
+    }
   }
 
   private dial(

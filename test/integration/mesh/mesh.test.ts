@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Service } from '../../../src/shared/api-types.js';
@@ -12,6 +13,39 @@ import {
   removeContainers,
 } from '../../helpers/docker.js';
 import { requireDocker, TEST_IMAGE } from '../../helpers/procs.js';
+
+/** tswarm/node:1 (scripts/test-image.sh): for a UDP server, which busybox cannot be. */
+const NODE_IMAGE = process.env['TSWARM_NODE_IMAGE'] ?? 'tswarm/node:1';
+
+/** A UDP echo server on port 53 answering `<hostname>:<datagram>`. */
+const UDP_ECHO = [
+  'node',
+  '-e',
+  "const s=require('dgram').createSocket('udp4');const h=require('os').hostname();" +
+    "s.on('message',(m,r)=>s.send(h+':'+m,r.port,r.address));s.bind(53);",
+];
+
+/** Sends `q` from a fresh socket until an answer comes (or the deadline); resolves with it. */
+async function askUdp(host: string, port: number, q: string, timeoutMs = 3000): Promise<string> {
+  const sock = dgram.createSocket('udp4');
+  try {
+    let answer: string | undefined;
+    sock.on('message', (m) => (answer = m.toString()));
+    sock.on('error', () => undefined);
+    return await waitFor(
+      `a UDP answer from ${host}:${port}`,
+      () => {
+        if (answer !== undefined) return answer;
+        sock.send(q, port, host);
+        return undefined;
+      },
+      timeoutMs,
+      200,
+    );
+  } finally {
+    sock.close();
+  }
+}
 import { waitFor } from '../../helpers/wait.js';
 
 /** busybox httpd answering with the container's hostname (its short container ID). */
@@ -143,6 +177,51 @@ describe('routing mesh: ingress and host-mode published ports on real containers
     assert.deepEqual(svc?.Endpoint?.Ports, [
       { Protocol: 'tcp', TargetPort: 80, PublishedPort: 30080, PublishMode: 'ingress' },
     ]);
+  });
+
+  it('forwards UDP datagrams through the mesh to tasks on other nodes, and their replies back', async () => {
+    await n1.ok([
+      'service',
+      'create',
+      '--name',
+      'mesh-udp',
+      '--replicas',
+      '2',
+      '--constraint',
+      'node.hostname!=mesh1',
+      '-p',
+      '30053:53/udp',
+      NODE_IMAGE,
+      ...UDP_ECHO,
+    ]);
+    const where = await waitFor('2 running mesh-udp containers', () => {
+      const m = whereRunning('mesh-udp');
+      return m.size === 2 ? m : undefined;
+    });
+    // Each fresh client socket is a new flow: together they reach both tasks from mesh1.
+    const seen = await waitFor(
+      'UDP answers from both tasks through 127.0.0.41:30053',
+      async () => {
+        const got: string[] = [];
+        for (let i = 0; i < 4; i++) got.push(await askUdp('127.0.0.41', 30053, `q${i}`));
+        return new Set(got.map((g) => g.split(':')[0])).size === 2 ? got : undefined;
+      },
+      30_000,
+      200,
+    );
+    assert.deepEqual(new Set(seen.map((g) => g.split(':')[0])), new Set(where.keys()));
+    assert.ok(
+      seen.every((g, i) => g.endsWith(`:q${i}`)),
+      seen.join(','),
+    );
+    const ls = await n2.ok(['service', 'ls', '--filter', 'name=mesh-udp']);
+    assert.match(ls, /mesh-udp\s+replicated\s+2\/2\s+\S+\s+\*:30053->53\/udp/);
+    await n1.ok(['service', 'rm', 'mesh-udp']);
+    await waitFor(
+      'mesh-udp containers gone',
+      () => tswarmContainers('mesh-udp').length === 0,
+      20_000,
+    );
   });
 
   it("refuses a second service on the same ingress port with Docker's message", async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -345,5 +346,87 @@ describe('routing mesh forwarding (loopback sockets)', () => {
 
     mesh.update({ services: [] });
     assert.deepEqual(mesh.listeningPorts(), []);
+  });
+
+  it('forwards UDP: one flow per client address, round robin, replies back, a dead backend set aside', async () => {
+    const echo = async (name: string): Promise<{ sock: dgram.Socket; port: number }> => {
+      const sock = dgram.createSocket('udp4');
+      sock.on('message', (m, r) => {
+        sock.send(`${name}:${m.toString()}`, r.port, r.address);
+      });
+      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+      closers.push(() => {
+        sock.close();
+      });
+      return { sock, port: sock.address().port };
+    };
+    const a = await echo('a');
+    const b = await echo('b');
+    const dead = await echo('dead');
+    const deadPort = dead.port;
+    dead.sock.close(); // a closed UDP port: ICMP port unreachable
+    closers.pop();
+    const published = await freePort();
+    const mesh = new RoutingMesh({ bindHost: '127.0.0.1', log: pino({ level: 'silent' }) });
+    closers.push(() => mesh.stop());
+    const target = (port: number) => ({ '53/udp': { host: '127.0.0.1', port } });
+    mesh.update({
+      services: [
+        {
+          id: 's',
+          name: 'dns',
+          ports: [{ protocol: 'udp', published, target: 53 }],
+          backends: [
+            { taskId: '1', nodeId: 'n', targets: target(a.port) },
+            { taskId: '2', nodeId: 'n', targets: target(deadPort) },
+            { taskId: '3', nodeId: 'n', targets: target(b.port) },
+          ],
+        },
+      ],
+    });
+    await waitFor('mesh listening on udp', () => mesh.listeningUdpPorts().includes(published));
+    assert.deepEqual(mesh.listeningPorts(), [], 'no TCP listener for a UDP port');
+    /** A client socket that sends until it gets an answer (UDP may lose the first one). */
+    const client = async (): Promise<{
+      ask: (q: string) => Promise<string>;
+      close: () => void;
+    }> => {
+      const sock = dgram.createSocket('udp4');
+      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+      const replies: string[] = [];
+      sock.on('message', (m) => replies.push(m.toString()));
+      return {
+        ask: async (q) => {
+          const n = replies.length;
+          return waitFor(
+            `an answer to ${q}`,
+            () => {
+              if (replies.length > n) return replies[replies.length - 1];
+              sock.send(q, published, '127.0.0.1');
+              return undefined;
+            },
+            5_000,
+            100,
+          );
+        },
+        close: () => {
+          sock.close();
+        },
+      };
+    };
+    const names: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const c = await client();
+      const first = await c.ask(`q${i}`);
+      // The same client stays on its backend.
+      const second = await c.ask(`r${i}`);
+      assert.equal(first.split(':')[0], second.split(':')[0], `${first} then ${second}`);
+      assert.equal(second.split(':')[1], `r${i}`);
+      names.push(first.split(':')[0] ?? '');
+      c.close();
+    }
+    assert.deepEqual(new Set(names), new Set(['a', 'b']), names.join(','));
+    mesh.update({ services: [] });
+    assert.deepEqual(mesh.listeningUdpPorts(), []);
   });
 });
