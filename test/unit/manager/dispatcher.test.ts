@@ -309,6 +309,26 @@ describe('dispatcher heartbeats', () => {
     );
   });
 
+  it('a check that runs late (the leader stalled) skips one round instead of marking nodes Down', async () => {
+    const h = start([[W1, {}]]);
+    const s = await h.dispatcher.openSession(W1, undefined, '127.0.0.1', new RecordingSink());
+    await h.checkRan();
+    // The leader's event loop was blocked for 4 periods: W1's heartbeat is queued behind the
+    // check that comes first.
+    h.clock.advance(4 * PERIOD);
+    const from = h.clock.reads;
+    // One check (it reads the clock once, and a skipped one ends without waiting on anything).
+    await waitFor('the late check', () => h.clock.reads > from, 5_000, 1);
+    assert.equal(h.state(W1), 'ready', 'not blamed for the stall');
+    // Then the queued heartbeat is handled, before the next check.
+    h.dispatcher.heartbeat(W1, s);
+    await h.checkRan();
+    assert.equal(h.state(W1), 'ready');
+    // A node silent for real is still marked Down, one round later.
+    h.clock.advance(3 * PERIOD + 1);
+    await h.waitState(W1, 'down');
+  });
+
   it('exactly 3 periods of silence is still Ready; more is Down with "heartbeat failure"', async () => {
     const h = start([
       [W1, {}],

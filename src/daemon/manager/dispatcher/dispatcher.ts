@@ -70,6 +70,9 @@ export class Dispatcher {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private marking = false;
+  /** When the last heartbeat check ran: a late one means this process stalled. */
+  private lastCheckAt: number | undefined;
+  private skippedLast = false;
   private readonly statusBatch = new Map<string, TaskStatus>();
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
@@ -379,6 +382,24 @@ export class Dispatcher {
     try {
       const now = this.now();
       const limit = 3 * this.opts.heartbeatPeriodMs();
+      // If this check comes late, the leader itself was stalled (a long pass, a GC, a
+      // starved CPU): heartbeats that arrived meanwhile are still queued behind it. Blaming
+      // the nodes now would mark healthy ones Down, end their sessions and move their tasks,
+      // which loads the leader more. Skip this round; the next one sees those heartbeats.
+      const interval = Math.max(50, Math.floor(this.opts.heartbeatPeriodMs() / 4));
+      const last = this.lastCheckAt;
+      this.lastCheckAt = now;
+      // One round at most: a leader that is late every time still marks silent nodes Down.
+      const late = last !== undefined && now - last > 2 * interval + 500;
+      const skip = late && !this.skippedLast;
+      this.skippedLast = skip;
+      if (skip) {
+        this.log.warn(
+          { lateMs: now - last - interval },
+          'heartbeat check ran late; skipping a round',
+        );
+        return;
+      }
       const down: { id: string; state: 'down'; message: string }[] = [];
       for (const n of this.opts.store.nodes()) {
         if (n.Status.State === 'down') continue;

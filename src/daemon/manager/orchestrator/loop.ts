@@ -84,8 +84,11 @@ export class Orchestrator {
     const now = Date.now();
     const nodes = store.nodes();
     const byService = new Map<string, Task[]>();
-    for (const t of store.tasks())
-      byService.set(t.ServiceID, [...(byService.get(t.ServiceID) ?? []), t]);
+    for (const t of store.tasks()) {
+      const list = byService.get(t.ServiceID);
+      if (list) list.push(t);
+      else byService.set(t.ServiceID, [t]);
+    }
 
     const create: Task[] = [];
     const update: TaskUpdate[] = [];

@@ -20,7 +20,11 @@ function hostPorts(
     .map((p) => ({ port: p.PublishedPort ?? 0, protocol: p.Protocol }));
 }
 
-function toNodeInfo(n: Node, tasks: readonly Task[], services: Map<string, Service>): NodeInfo {
+function toNodeInfo(
+  n: Node,
+  onNode: readonly Task[],
+  services: Map<string, Service>,
+): NodeInfo {
   return {
     id: n.ID,
     hostname: n.Description.Hostname,
@@ -33,8 +37,8 @@ function toNodeInfo(n: Node, tasks: readonly Task[], services: Map<string, Servi
       nanoCpus: n.Description.Resources.NanoCPUs,
       memoryBytes: n.Description.Resources.MemoryBytes,
     },
-    tasks: tasks
-      .filter((t) => t.NodeID === n.ID && isActive(t))
+    tasks: onNode
+      .filter((t) => isActive(t))
       .map((t) => {
         const r = t.Spec.Resources?.Reservations;
         return {
@@ -128,7 +132,15 @@ export function placeTasks(
     } else toSchedule.push(t);
   }
   if (toSchedule.length === 0) return out;
-  const infos = nodes.map((n) => toNodeInfo(n, tasks, services));
+  // Tasks grouped by node once: per node a scan of every task was O(nodes x tasks) per pass.
+  const byNode = new Map<string, Task[]>();
+  for (const t of tasks) {
+    if (!t.NodeID) continue;
+    const list = byNode.get(t.NodeID);
+    if (list) list.push(t);
+    else byNode.set(t.NodeID, [t]);
+  }
+  const infos = nodes.map((n) => toNodeInfo(n, byNode.get(n.ID) ?? [], services));
   const decisions = schedule(
     infos,
     toSchedule.map((t) => toTaskSpec(t, services.get(t.ServiceID))),

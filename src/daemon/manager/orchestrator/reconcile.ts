@@ -136,7 +136,12 @@ export function reconcileService(inp: ReconcileInput): ReconcileResult {
 
   // Groups: slots for replicated services, nodes for global ones.
   const groups = new Map<string, Task[]>();
-  for (const t of inp.tasks) groups.set(groupKey(t), [...(groups.get(groupKey(t)) ?? []), t]);
+  for (const t of inp.tasks) {
+    const key = groupKey(t);
+    const list = groups.get(key);
+    if (list) list.push(t);
+    else groups.set(key, [t]);
+  }
 
   const handleGroup = (
     key: string,
