@@ -20,11 +20,7 @@ function hostPorts(
     .map((p) => ({ port: p.PublishedPort ?? 0, protocol: p.Protocol }));
 }
 
-function toNodeInfo(
-  n: Node,
-  onNode: readonly Task[],
-  services: Map<string, Service>,
-): NodeInfo {
+function toNodeInfo(n: Node, onNode: readonly Task[], services: Map<string, Service>): NodeInfo {
   return {
     id: n.ID,
     hostname: n.Description.Hostname,
