@@ -348,6 +348,9 @@ export class BenchDaemon {
     const child = spawn(
       process.execPath,
       [
+        // e.g. TSWARM_BENCH_DAEMON_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (not
+        // allowed in NODE_OPTIONS) to profile the daemons a bench starts.
+        ...(process.env['TSWARM_BENCH_DAEMON_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
         TSWARMD,
         '--data-root',
         this.dataRoot,
@@ -394,7 +397,7 @@ export class BenchDaemon {
     const c = this.child;
     if (!c) return;
     c.kill('SIGTERM');
-    const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+    const t = setTimeout(() => c.kill('SIGKILL'), 30_000);
     await this.exited;
     clearTimeout(t);
   }
@@ -479,7 +482,9 @@ export class BenchDaemon {
   async cleanup(): Promise<void> {
     this.apiClient?.close();
     this.apiClient = undefined;
-    await this.kill9();
+    // A profiled daemon must exit by itself to write its profile.
+    if (process.env['TSWARM_BENCH_DAEMON_NODE_ARGS']?.includes('--cpu-prof')) await this.stop();
+    else await this.kill9();
     // The containers its node ran (scoped by this node's label) go with it.
     try {
       const st = JSON.parse(

@@ -11,6 +11,9 @@ import { Engine } from './docker/engine.js';
 import { SwarmNode } from './cluster/swarm-node.js';
 import type { Logger } from './log.js';
 
+/** An event-loop stall this long is logged (see Daemon.watchStalls). */
+const STALL_WARN_MS = 1_000;
+
 /** Is something answering on this unix socket? */
 function isSocketLive(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -35,6 +38,7 @@ export class Daemon {
   private readonly log: Logger;
   private control: grpc.Server | undefined;
   private lock: FileHandle | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly config: DaemonConfig,
@@ -52,6 +56,7 @@ export class Daemon {
     await this.acquireLock();
     await this.swarm.restore();
     await this.startControl();
+    this.watchStalls();
     this.log.info(
       {
         dataRoot: this.config.dataRoot,
@@ -62,7 +67,24 @@ export class Daemon {
     );
   }
 
+  /**
+   * Logs when this process's event loop was blocked (a timer firing late): heartbeats,
+   * Raft ticks and sessions all wait behind such a stall, so it explains "heartbeat failure"
+   * and lost leaderships that would otherwise look like network trouble.
+   */
+  private watchStalls(): void {
+    const every = 500;
+    let expected = Date.now() + every;
+    this.stallTimer = setInterval(() => {
+      const late = Date.now() - expected;
+      expected = Date.now() + every;
+      if (late >= STALL_WARN_MS) this.log.warn({ blockedMs: late }, 'event loop was blocked');
+    }, every);
+    this.stallTimer.unref();
+  }
+
   async stop(): Promise<void> {
+    if (this.stallTimer) clearInterval(this.stallTimer);
     await this.swarm.stop().catch((err: unknown) => {
       this.log.warn({ err }, 'stopping the swarm node failed');
     });

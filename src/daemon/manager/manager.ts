@@ -76,6 +76,9 @@ export function defaultSwarmSpec(opts: {
  */
 export class Manager {
   readonly store = new Store();
+  private readonly offRestore = this.store.onRestore(() => {
+    this.managersCache = undefined;
+  });
   private driverRef: RaftDriver | undefined;
   private dispatcher: Dispatcher | undefined;
   private reconciler: MembershipReconciler | undefined;
@@ -146,12 +149,25 @@ export class Manager {
     return this.driver.status().peers.get(id);
   }
 
+  /**
+   * The managers' addresses, as every dispatcher push carries them. Kept per applied index:
+   * a task write pushed to N sessions asked for it N times, each a scan of every node (at
+   * 5,000 nodes that blocked the leader for seconds).
+   */
   managers(): PeerAddr[] {
-    return this.store
-      .nodes()
-      .filter((n) => n.ManagerStatus)
-      .map((n) => ({ node_id: n.ID, addr: n.ManagerStatus?.Addr ?? '' }));
+    const at = this.store.applied;
+    if (this.managersCache?.at !== at) {
+      this.managersCache = {
+        at,
+        list: this.store
+          .nodes()
+          .filter((n) => n.ManagerStatus)
+          .map((n) => ({ node_id: n.ID, addr: n.ManagerStatus?.Addr ?? '' })),
+      };
+    }
+    return this.managersCache.list;
   }
+  private managersCache: { at: number; list: PeerAddr[] } | undefined;
 
   heartbeatPeriodMs(): number {
     const c = this.store.cluster();
@@ -341,6 +357,7 @@ export class Manager {
   }
 
   async stop(): Promise<void> {
+    this.offRestore();
     this.stopped = true;
     this.dispatcher?.stop();
     this.dispatcher = undefined;

@@ -23,6 +23,7 @@ export class Orchestrator {
   private wake: NodeJS.Timeout | undefined;
   private running = false;
   private dirty = false;
+  private lastPassMs = 0;
   private stopped = false;
   private unsubscribe: (() => void) | undefined;
   private readonly log: Logger;
@@ -52,10 +53,15 @@ export class Orchestrator {
     if (this.stopped) return;
     this.dirty = true;
     if (this.timer || this.running) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.pass();
-    }, 5);
+    // At least as long as the last pass computed: with thousands of tasks reporting, passes
+    // back to back would take the whole event loop (heartbeats and Raft wait behind them).
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.pass();
+      },
+      Math.max(5, Math.min(this.lastPassMs, 1_000)),
+    );
   }
 
   private async pass(): Promise<void> {
@@ -81,6 +87,7 @@ export class Orchestrator {
     const store = this.o.store;
     const cluster = store.cluster();
     if (!cluster) return;
+    const started = performance.now();
     const now = Date.now();
     const nodes = store.nodes();
     const byService = new Map<string, Task[]>();
@@ -125,6 +132,7 @@ export class Orchestrator {
       }
     }
 
+    this.lastPassMs = performance.now() - started;
     const at = new Date(now).toISOString();
     if (create.length) await this.o.propose({ op: 'task.create', at, tasks: create });
     // Scheduling sees the tasks just created, and the tasks this pass stops as stopped.

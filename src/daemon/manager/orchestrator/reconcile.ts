@@ -74,8 +74,24 @@ export function newTask(
 export const groupKey = (t: Pick<Task, 'Slot' | 'NodeID'>): string =>
   t.Slot !== undefined ? `s${t.Slot}` : `n${t.NodeID ?? ''}`;
 
+/**
+ * The canonical text of a spec, kept per object: store objects are never changed in place
+ * (a write replaces them, and a task's status update keeps its Spec object), and every pass
+ * compares every task's spec with its service's template; at 5,000 tasks re-serializing
+ * both each time was most of the leader's CPU.
+ */
+const specText = new WeakMap<TaskTemplate, string>();
+function textOf(spec: TaskTemplate): string {
+  let t = specText.get(spec);
+  if (t === undefined) {
+    t = JSON.stringify(spec);
+    specText.set(spec, t);
+  }
+  return t;
+}
+
 export function sameSpec(a: TaskTemplate, b: TaskTemplate): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return a === b || textOf(a) === textOf(b);
 }
 
 /**
