@@ -75,12 +75,12 @@ export class ListFsm implements StateMachine {
   }
 }
 
-export interface Member {
+export interface Member<F extends StateMachine = ListFsm> {
   readonly id: string;
   readonly host: string;
   addr: string;
   readonly dir: string;
-  fsm: ListFsm;
+  fsm: F;
   transport: GrpcTransport;
   driver: RaftDriver | undefined;
 }
@@ -92,23 +92,27 @@ export type DriverTuning = Partial<
 const logLevel = process.env['RAFT_TEST_LOG'] ?? 'silent';
 
 /** Drivers over GrpcTransport in this process, each on its own 127.0.10.x address. */
-export class TestCluster {
-  readonly members = new Map<string, Member>();
+export class TestCluster<F extends StateMachine = ListFsm> {
+  readonly members = new Map<string, Member<F>>();
   readonly root = mkdtempSync(path.join(os.tmpdir(), 'tswarm-raft-'));
   private readonly log = pino({ level: logLevel }, pino.destination(2));
 
-  constructor(readonly tuning: DriverTuning = {}) {}
+  constructor(
+    readonly tuning: DriverTuning = {},
+    /** A fresh state machine (for a new member, or a restarted one that rebuilds from disk). */
+    private readonly makeFsm: () => F = () => new ListFsm() as unknown as F,
+  ) {}
 
   /** Creates a member and starts its transport (binding 127.0.10.<n>:port, 0 = any). */
-  async add(n: number, transport: { server?: grpc.Server } = {}, port = 0): Promise<Member> {
+  async add(n: number, transport: { server?: grpc.Server } = {}, port = 0): Promise<Member<F>> {
     const id = `n${n}`;
     const host = `127.0.10.${n}`;
-    const m: Member = {
+    const m: Member<F> = {
       id,
       host,
       addr: '',
       dir: path.join(this.root, id),
-      fsm: new ListFsm(),
+      fsm: this.makeFsm(),
       transport: this.makeTransport(id, `${host}:${port}`, transport),
       driver: undefined,
     };
@@ -136,7 +140,7 @@ export class TestCluster {
     });
   }
 
-  get(id: string): Member {
+  get(id: string): Member<F> {
     const m = this.members.get(id);
     if (!m) throw new Error(`no member ${id}`);
     return m;
@@ -177,7 +181,7 @@ export class TestCluster {
   /** Re-opens a stopped member from its data dir, with a new transport on the same address. */
   async restart(id: string): Promise<RaftDriver> {
     const m = this.get(id);
-    m.fsm = new ListFsm();
+    m.fsm = this.makeFsm();
     m.transport = this.makeTransport(id, m.addr, {});
     await m.transport.start();
     return this.open(id, { peers: this.peers() });
@@ -187,7 +191,7 @@ export class TestCluster {
     return [...this.members.values()].map((m) => ({ id: m.id, addr: m.addr }));
   }
 
-  running(): Member[] {
+  running(): Member<F>[] {
     return [...this.members.values()].filter((m) => m.driver !== undefined);
   }
 
