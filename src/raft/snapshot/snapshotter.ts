@@ -168,13 +168,7 @@ export class Snapshotter {
   ): Promise<Snapshot | undefined> {
     this.skipped = [];
     const names = await this.listDir();
-    let removed = false;
-    for (const name of names) {
-      const file = path.join(this.dir, name);
-      if (name.endsWith(TMP_SUFFIX) && !this.inFlight.has(file)) {
-        removed = (await removeFile(file)) || removed;
-      }
-    }
+    let removed = await this.removeTemps(names);
     for (const { name, term, index } of this.snapshotNames(names)) {
       const newer =
         marker === undefined ||
@@ -210,14 +204,7 @@ export class Snapshotter {
   async loadNewest(): Promise<Snapshot | undefined> {
     this.skipped = [];
     const names = await this.listDir();
-    let removedTmp = false;
-    for (const name of names) {
-      const file = path.join(this.dir, name);
-      if (name.endsWith(TMP_SUFFIX) && !this.inFlight.has(file)) {
-        removedTmp = (await removeFile(file)) || removedTmp;
-      }
-    }
-    if (removedTmp) await fsyncDir(this.dir);
+    if (await this.removeTemps(names)) await fsyncDir(this.dir);
     for (const { name, term, index } of this.snapshotNames(names)) {
       const file = path.join(this.dir, name);
       let reason: string;
@@ -285,6 +272,18 @@ export class Snapshotter {
       await fsyncDir(this.dir);
       this.log.debug({ dir: this.dir, removed, keep }, 'snapshot: pruned');
     }
+  }
+
+  /** Removes temp files left by interrupted saves (not ours in flight); true if any went. */
+  private async removeTemps(names: readonly string[]): Promise<boolean> {
+    let removed = false;
+    for (const name of names) {
+      const file = path.join(this.dir, name);
+      if (name.endsWith(TMP_SUFFIX) && !this.inFlight.has(file)) {
+        removed = (await removeFile(file)) || removed;
+      }
+    }
+    return removed;
   }
 
   private async listDir(): Promise<string[]> {
