@@ -8,12 +8,13 @@ import {
 import { RECONNECT_GRACE_MS } from '../../../src/daemon/manager/dispatcher/dispatcher.js';
 import { Store } from '../../../src/daemon/manager/store/store.js';
 import type { Command, CommandResult } from '../../../src/daemon/manager/store/types.js';
-import type { Node, Task } from '../../../src/shared/api-types.js';
+import type { Node } from '../../../src/shared/api-types.js';
 import { TswarmError } from '../../../src/shared/errors.js';
 import { waitFor } from '../../helpers/wait.js';
 import {
   entryFor,
   FakeClock,
+  makeAssignedTask,
   makeCluster,
   makeNode,
   silentLogger,
@@ -50,22 +51,6 @@ class AssignmentSink implements SessionSink {
   end(): void {
     /* not needed */
   }
-}
-
-function taskOn(id: string, node: string): Task {
-  return {
-    ID: id,
-    Version: { Index: 0 },
-    CreatedAt: T0,
-    UpdatedAt: T0,
-    Labels: {},
-    ServiceID: 'svc1',
-    Slot: 1,
-    NodeID: node,
-    DesiredState: 'running',
-    Status: { Timestamp: T0, State: 'assigned', Message: 'assigned' },
-    Spec: { ContainerSpec: { Image: 'x' } },
-  };
 }
 
 /** The leader reduced to a store whose proposals commit at once, and a hand-driven clock. */
@@ -263,7 +248,7 @@ describe('dispatcher sessions', () => {
       description: makeNode(W3).Description,
     });
     assert.deepEqual(counts(), base, 'another worker joining is not pushed to anyone');
-    h.commit({ op: 'task.create', at: T0, tasks: [taskOn('t1', W2)] });
+    h.commit({ op: 'task.create', at: T0, tasks: [makeAssignedTask('t1', W2)] });
     assert.deepEqual(counts(), [base[0], (base[1] ?? 0) + 1], 'only W2 hears of its task');
     assert.deepEqual(sinks.get(W2)?.last, ['t1']);
     h.commit({ op: 'task.remove', at: T0, ids: ['t1'] });

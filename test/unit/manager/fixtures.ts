@@ -4,11 +4,14 @@
  */
 import { pino } from 'pino';
 import type {
+  ContainerSpec,
   Node,
   NodeAvailability,
   NodeRole,
   NodeState,
   Reachability,
+  Task,
+  TaskState,
 } from '../../../src/shared/api-types.js';
 import type { Entry } from '../../../src/raft/types.js';
 import { encodeCommand } from '../../../src/daemon/manager/store/fsm.js';
@@ -108,4 +111,26 @@ export class FakeClock {
   advance(ms: number): void {
     this.t += ms;
   }
+}
+
+/** A task of service svc1, slot 1, assigned to `node` (the dispatcher sends it). */
+export function makeAssignedTask(
+  id: string,
+  node: string,
+  desired: TaskState = 'running',
+  container: ContainerSpec = { Image: 'x' },
+): Task {
+  return {
+    ID: id,
+    Version: { Index: 0 },
+    CreatedAt: T0,
+    UpdatedAt: T0,
+    Labels: {},
+    ServiceID: 'svc1',
+    Slot: 1,
+    NodeID: node,
+    DesiredState: desired,
+    Status: { Timestamp: T0, State: 'assigned', Message: 'assigned' },
+    Spec: { ContainerSpec: container },
+  };
 }

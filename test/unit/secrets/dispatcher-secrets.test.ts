@@ -4,40 +4,33 @@ import { Dispatcher } from '../../../src/daemon/manager/dispatcher/dispatcher.js
 import { Store } from '../../../src/daemon/manager/store/store.js';
 import type { Command } from '../../../src/daemon/manager/store/types.js';
 import type { Task, TaskState } from '../../../src/shared/api-types.js';
-import { entryFor, makeCluster, makeNode, silentLogger, T0 } from '../manager/fixtures.js';
+import {
+  entryFor,
+  makeAssignedTask,
+  makeCluster,
+  makeNode,
+  silentLogger,
+  T0,
+} from '../manager/fixtures.js';
 
 const A = 'nodea00000000000000000000';
 const B = 'nodeb00000000000000000000';
 
 function task(id: string, node: string, desired: TaskState, secrets: boolean): Task {
-  return {
-    ID: id,
-    Version: { Index: 0 },
-    CreatedAt: T0,
-    UpdatedAt: T0,
-    Labels: {},
-    ServiceID: 'svc1',
-    Slot: 1,
-    NodeID: node,
-    DesiredState: desired,
-    Status: { Timestamp: T0, State: 'assigned', Message: 'assigned' },
-    Spec: {
-      ContainerSpec: {
-        Image: 'x',
-        ...(secrets
-          ? {
-              Secrets: [
-                {
-                  SecretID: 'sec1',
-                  SecretName: 'db',
-                  File: { Name: 'db', UID: '0', GID: '0', Mode: 0o444 },
-                },
-              ],
-            }
-          : {}),
-      },
-    },
-  };
+  return makeAssignedTask(id, node, desired, {
+    Image: 'x',
+    ...(secrets
+      ? {
+          Secrets: [
+            {
+              SecretID: 'sec1',
+              SecretName: 'db',
+              File: { Name: 'db', UID: '0', GID: '0', Mode: 0o444 },
+            },
+          ],
+        }
+      : {}),
+  });
 }
 
 describe('dispatcher and secrets', () => {
