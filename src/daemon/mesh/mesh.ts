@@ -22,19 +22,15 @@ interface Route {
   readonly port: MeshListenPort;
 }
 
-interface Listener {
+/** A published port's listening TCP server or UDP socket, and its retry after a failed bind. */
+interface Bound<H extends net.Server | dgram.Socket> {
   route: Route;
-  server: net.Server | undefined;
+  handle: H | undefined;
   retry: NodeJS.Timeout | undefined;
   listening: boolean;
 }
-
-interface UdpListener {
-  route: Route;
-  socket: dgram.Socket | undefined;
-  retry: NodeJS.Timeout | undefined;
-  listening: boolean;
-}
+type Listener = Bound<net.Server>;
+type UdpListener = Bound<dgram.Socket>;
 
 /** One UDP client's datagrams, sent to one backend from a socket of their own. */
 interface UdpFlow {
@@ -114,7 +110,7 @@ export class RoutingMesh {
       const l = this.listeners.get(port);
       if (l) l.route = route;
       else {
-        const fresh: Listener = { route, server: undefined, retry: undefined, listening: false };
+        const fresh: Listener = { route, handle: undefined, retry: undefined, listening: false };
         this.listeners.set(port, fresh);
         this.listen(port, fresh);
       }
@@ -126,46 +122,63 @@ export class RoutingMesh {
     const closing = [...this.listeners.values()].map((l) => this.close(l));
     this.listeners.clear();
     for (const key of [...this.flows.keys()]) this.endFlow(key);
-    closing.push(...[...this.udpListeners.values()].map((l) => this.closeUdp(l)));
+    closing.push(...[...this.udpListeners.values()].map((l) => this.close(l)));
     this.udpListeners.clear();
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     await Promise.all(closing);
   }
 
-  private close(l: Listener): Promise<void> {
+  private close(l: Bound<net.Server | dgram.Socket>): Promise<void> {
     if (l.retry) clearTimeout(l.retry);
     l.retry = undefined;
-    const server = l.server;
-    l.server = undefined;
+    const handle = l.handle;
+    l.handle = undefined;
     l.listening = false;
-    if (!server) return Promise.resolve();
+    if (!handle) return Promise.resolve();
     return new Promise((resolve) => {
-      server.close(() => {
+      handle.close(() => {
         resolve();
       });
     });
+  }
+
+  /** After a failed bind: drop the handle and try again in a while, if still wanted. */
+  private relistenLater(
+    l: Bound<net.Server | dgram.Socket>,
+    handle: net.Server | dgram.Socket,
+    stillWanted: () => boolean,
+    again: () => void,
+  ): void {
+    l.handle = undefined;
+    l.listening = false;
+    handle.close();
+    l.retry = setTimeout(() => {
+      l.retry = undefined;
+      if (!this.stopped && stillWanted()) again();
+    }, RETRY_LISTEN_MS);
+    l.retry.unref();
   }
 
   private listen(port: number, l: Listener): void {
     const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (c) => {
       this.onConnection(port, c);
     });
-    l.server = server;
+    l.handle = server;
     server.on('error', (err: NodeJS.ErrnoException) => {
-      if (this.listeners.get(port) !== l || l.server !== server) return;
+      if (this.listeners.get(port) !== l || l.handle !== server) return;
       this.log.warn(
         { port, host: this.opts.bindHost, err: err.message },
         'cannot listen on published port; retrying',
       );
-      l.server = undefined;
-      l.listening = false;
-      server.close();
-      l.retry = setTimeout(() => {
-        l.retry = undefined;
-        if (!this.stopped && this.listeners.get(port) === l) this.listen(port, l);
-      }, RETRY_LISTEN_MS);
-      l.retry.unref();
+      this.relistenLater(
+        l,
+        server,
+        () => this.listeners.get(port) === l,
+        () => {
+          this.listen(port, l);
+        },
+      );
     });
     server.listen({ host: this.opts.bindHost, port, exclusive: true }, () => {
       l.listening = true;
@@ -234,7 +247,7 @@ export class RoutingMesh {
     }
     for (const [port, l] of this.udpListeners) {
       if (!wanted.has(port)) {
-        void this.closeUdp(l);
+        void this.close(l);
         this.udpListeners.delete(port);
       }
     }
@@ -242,44 +255,30 @@ export class RoutingMesh {
       const l = this.udpListeners.get(port);
       if (l) l.route = route;
       else {
-        const fresh: UdpListener = { route, socket: undefined, retry: undefined, listening: false };
+        const fresh: UdpListener = { route, handle: undefined, retry: undefined, listening: false };
         this.udpListeners.set(port, fresh);
         this.listenUdp(port, fresh);
       }
     }
   }
 
-  private closeUdp(l: UdpListener): Promise<void> {
-    if (l.retry) clearTimeout(l.retry);
-    l.retry = undefined;
-    const socket = l.socket;
-    l.socket = undefined;
-    l.listening = false;
-    if (!socket) return Promise.resolve();
-    return new Promise((resolve) => {
-      socket.close(() => {
-        resolve();
-      });
-    });
-  }
-
   private listenUdp(port: number, l: UdpListener): void {
     const socket = dgram.createSocket({ type: net.isIPv6(this.opts.bindHost) ? 'udp6' : 'udp4' });
-    l.socket = socket;
+    l.handle = socket;
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (this.udpListeners.get(port) !== l || l.socket !== socket) return;
+      if (this.udpListeners.get(port) !== l || l.handle !== socket) return;
       this.log.warn(
         { port, host: this.opts.bindHost, err: err.message },
         'cannot listen on published udp port; retrying',
       );
-      l.socket = undefined;
-      l.listening = false;
-      socket.close();
-      l.retry = setTimeout(() => {
-        l.retry = undefined;
-        if (!this.stopped && this.udpListeners.get(port) === l) this.listenUdp(port, l);
-      }, RETRY_LISTEN_MS);
-      l.retry.unref();
+      this.relistenLater(
+        l,
+        socket,
+        () => this.udpListeners.get(port) === l,
+        () => {
+          this.listenUdp(port, l);
+        },
+      );
     });
     socket.on('message', (msg, rinfo) => {
       this.onDatagram(port, l, socket, msg, rinfo);
