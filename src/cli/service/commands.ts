@@ -10,7 +10,9 @@ import {
   renderServiceList,
   renderTaskList,
   type ListedService,
+  withoutTaskId,
 } from './render.js';
+import { addCommand } from '../command.js';
 import {
   applySpecFlags,
   parsePublish,
@@ -115,21 +117,43 @@ async function updateSpec(
   );
 }
 
+type UpdateFlags = SpecFlags & {
+  image?: string;
+  args?: string;
+  force?: boolean;
+  rollback?: boolean;
+  envAdd?: string[];
+  envRm?: string[];
+  labelAdd?: string[];
+  labelRm?: string[];
+  constraintAdd?: string[];
+  constraintRm?: string[];
+  containerLabelAdd?: string[];
+  containerLabelRm?: string[];
+  placementPrefAdd?: string[];
+  placementPrefRm?: string[];
+  publishAdd?: string[];
+  publishRm?: string[];
+  secretAdd?: string[];
+  secretRm?: string[];
+  detach?: boolean;
+  quiet?: boolean;
+};
+
 export function registerServiceCommands(group: Command, ctx: Context): void {
   group.enablePositionalOptions();
   const io = ctx.io;
 
-  addSpecOptions(
-    group
-      .command('create')
-      .description('Create a new service')
-      .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
-      .argument('<image>')
-      .argument('[command...]')
-      .passThroughOptions(),
-    false,
-  ).action(
-    async (image: string, args: string[], f: SpecFlags & { detach?: boolean; quiet?: boolean }) => {
+  addCommand<SpecFlags & { detach?: boolean; quiet?: boolean }>(
+    group,
+    {
+      name: 'create',
+      usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+      description: 'Create a new service',
+      args: { min: 1 },
+    },
+    (cmd) => addSpecOptions(cmd.passThroughOptions(), false),
+    async ([image = '', ...args], f) => {
       const spec = applySpecFlags(f, undefined, image, args);
       const name = spec.Name || generateName();
       const client = ctx.client();
@@ -142,14 +166,21 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
     },
   );
 
-  group
-    .command('ls')
-    .alias('list')
-    .description('List services')
-    .option('-q, --quiet', 'Only display IDs')
-    .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
-    .option('--format <format>', 'Format output: json')
-    .action(async (f: { quiet?: boolean; filter?: string[]; format?: string }) => {
+  addCommand<{ quiet?: boolean; filter?: string[]; format?: string }>(
+    group,
+    {
+      name: 'ls',
+      aliases: ['list'],
+      usage: '[OPTIONS]',
+      description: 'List services',
+      args: { min: 0, max: 0 },
+    },
+    (cmd) =>
+      cmd
+        .option('-q, --quiet', 'Only display IDs')
+        .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
+        .option('--format <format>', 'Format output: json'),
+    async (_args, f) => {
       const client = ctx.client();
       const services = await client.serviceList(f.filter ?? []);
       if (f.quiet) {
@@ -159,49 +190,58 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
       if (f.format !== undefined && f.format !== 'json')
         ctx.fail(`unsupported format "${f.format}": use json`);
       io.stdout(renderServiceList(services, f.format === 'json'));
-    });
+    },
+  );
 
-  group
-    .command('ps')
-    .description('List the tasks of one or more services')
-    .argument('<service...>')
-    .option('-q, --quiet', 'Only display task IDs')
-    .option('--no-trunc', 'Do not truncate output')
-    .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
-    .option('--format <format>', 'Format output: json')
-    .action(
-      async (
-        refs: string[],
-        f: { quiet?: boolean; trunc: boolean; filter?: string[]; format?: string },
-      ) => {
-        const client = ctx.client();
-        const services = new Map<string, Service>();
-        for (const ref of refs) {
-          const s = await inspect(client, ref);
-          services.set(s.ID, s);
-        }
-        const tasks = (await client.taskList(f.filter ?? [])).filter((t) =>
-          services.has(t.ServiceID),
-        );
-        const nodes = new Map((await listNodes(client)).map((n) => [n.ID, n.Description.Hostname]));
-        const rows = orderTasks(tasks, services);
-        if (f.quiet) {
-          io.stdout(rows.map((r) => r.task.ID + '\n').join(''));
-          return;
-        }
-        if (f.format !== undefined && f.format !== 'json')
-          ctx.fail(`unsupported format "${f.format}": use json`);
-        io.stdout(renderTaskList(rows, nodes, !f.trunc, f.format === 'json'));
-      },
-    );
+  addCommand<{ quiet?: boolean; trunc: boolean; filter?: string[]; format?: string }>(
+    group,
+    {
+      name: 'ps',
+      usage: '[OPTIONS] SERVICE [SERVICE...]',
+      description: 'List the tasks of one or more services',
+      args: { min: 1 },
+    },
+    (cmd) =>
+      cmd
+        .option('-q, --quiet', 'Only display task IDs')
+        .option('--no-trunc', 'Do not truncate output')
+        .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
+        .option('--format <format>', 'Format output: json'),
+    async (refs, f) => {
+      const client = ctx.client();
+      const services = new Map<string, Service>();
+      for (const ref of refs) {
+        const s = await inspect(client, ref);
+        services.set(s.ID, s);
+      }
+      const tasks = (await client.taskList(f.filter ?? [])).filter((t) =>
+        services.has(t.ServiceID),
+      );
+      const nodes = new Map((await listNodes(client)).map((n) => [n.ID, n.Description.Hostname]));
+      const rows = orderTasks(tasks, services);
+      if (f.quiet) {
+        io.stdout(rows.map((r) => r.task.ID + '\n').join(''));
+        return;
+      }
+      if (f.format !== undefined && f.format !== 'json')
+        ctx.fail(`unsupported format "${f.format}": use json`);
+      io.stdout(renderTaskList(rows, nodes, !f.trunc, f.format === 'json'));
+    },
+  );
 
-  group
-    .command('inspect')
-    .description('Display detailed information on one or more services')
-    .argument('<service...>')
-    .option('--pretty', 'Print the information in a human friendly format')
-    .option('-f, --format <format>', 'Format output: json')
-    .action(async (refs: string[], f: { pretty?: boolean }) => {
+  addCommand<{ pretty?: boolean }>(
+    group,
+    {
+      name: 'inspect',
+      usage: '[OPTIONS] SERVICE [SERVICE...]',
+      description: 'Display detailed information on one or more services',
+      args: { min: 1 },
+    },
+    (cmd) =>
+      cmd
+        .option('--pretty', 'Print the information in a human friendly format')
+        .option('-f, --format <format>', 'Format output: json'),
+    async (refs, f) => {
       const client = ctx.client();
       const list = [];
       for (const ref of refs) list.push(await inspect(client, ref));
@@ -210,14 +250,20 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
         return;
       }
       io.stdout(list.map(prettyService).join('\n\n') + '\n');
-    });
+    },
+  );
 
-  group
-    .command('scale')
-    .description('Scale one or multiple replicated services')
-    .argument('<SERVICE=REPLICAS...>')
-    .option('-d, --detach', 'Exit immediately instead of waiting for the service to converge')
-    .action(async (pairs: string[], f: { detach?: boolean }) => {
+  addCommand<{ detach?: boolean }>(
+    group,
+    {
+      name: 'scale',
+      usage: 'SERVICE=REPLICAS [SERVICE=REPLICAS...]',
+      description: 'Scale one or multiple replicated services',
+      args: { min: 1 },
+    },
+    (cmd) =>
+      cmd.option('-d, --detach', 'Exit immediately instead of waiting for the service to converge'),
+    async (pairs, f) => {
       const parsed = pairs.map((p) => {
         const i = p.indexOf('=');
         if (i <= 0) ctx.fail(`invalid scale specifier '${p}'.\nSee 'tswarm service scale --help'.`);
@@ -248,58 +294,41 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
         }
       }
       if (failed) throw new TswarmError('INVALID_ARGUMENT', 'scaling failed for some services');
-    });
+    },
+  );
 
-  addSpecOptions(
-    group
-      .command('update')
-      .description('Update a service')
-      .argument('<service>')
-      .option('--image <image>', 'Service image tag')
-      .option('--args <command>', 'Service command args')
-      .option('--force', 'Force update even if no changes require it')
-      .option('--rollback', 'Rollback to previous specification')
-      .option('--env-add <KEY=VALUE>', 'Add or update an environment variable', collect)
-      .option('--env-rm <KEY>', 'Remove an environment variable', collect)
-      .option('--label-add <KEY=VALUE>', 'Add or update a service label', collect)
-      .option('--label-rm <KEY>', 'Remove a label by its key', collect)
-      .option('--constraint-add <expr>', 'Add or update a placement constraint', collect)
-      .option('--constraint-rm <expr>', 'Remove a constraint', collect)
-      .option('--container-label-add <KEY=VALUE>', 'Add or update a container label', collect)
-      .option('--container-label-rm <KEY>', 'Remove a container label by its key', collect)
-      .option('--placement-pref-add <pref>', 'Add a placement preference', collect)
-      .option('--placement-pref-rm <pref>', 'Remove a placement preference', collect)
-      .option('--publish-add <port>', 'Add or update a published port', collect)
-      .option('--publish-rm <port>', 'Remove a published port by its target port', collect)
-      .option('--secret-add <secret>', 'Add or update a secret on a service', collect)
-      .option('--secret-rm <secret>', 'Remove a secret', collect),
-    true,
-  ).action(
-    async (
-      ref: string,
-      f: SpecFlags & {
-        image?: string;
-        args?: string;
-        force?: boolean;
-        rollback?: boolean;
-        envAdd?: string[];
-        envRm?: string[];
-        labelAdd?: string[];
-        labelRm?: string[];
-        constraintAdd?: string[];
-        constraintRm?: string[];
-        containerLabelAdd?: string[];
-        containerLabelRm?: string[];
-        placementPrefAdd?: string[];
-        placementPrefRm?: string[];
-        publishAdd?: string[];
-        publishRm?: string[];
-        secretAdd?: string[];
-        secretRm?: string[];
-        detach?: boolean;
-        quiet?: boolean;
-      },
-    ) => {
+  addCommand<UpdateFlags>(
+    group,
+    {
+      name: 'update',
+      usage: '[OPTIONS] SERVICE',
+      description: 'Update a service',
+      args: { min: 1, max: 1 },
+    },
+    (cmd) =>
+      addSpecOptions(
+        cmd
+          .option('--image <image>', 'Service image tag')
+          .option('--args <command>', 'Service command args')
+          .option('--force', 'Force update even if no changes require it')
+          .option('--rollback', 'Rollback to previous specification')
+          .option('--env-add <KEY=VALUE>', 'Add or update an environment variable', collect)
+          .option('--env-rm <KEY>', 'Remove an environment variable', collect)
+          .option('--label-add <KEY=VALUE>', 'Add or update a service label', collect)
+          .option('--label-rm <KEY>', 'Remove a label by its key', collect)
+          .option('--constraint-add <expr>', 'Add or update a placement constraint', collect)
+          .option('--constraint-rm <expr>', 'Remove a constraint', collect)
+          .option('--container-label-add <KEY=VALUE>', 'Add or update a container label', collect)
+          .option('--container-label-rm <KEY>', 'Remove a container label by its key', collect)
+          .option('--placement-pref-add <pref>', 'Add a placement preference', collect)
+          .option('--placement-pref-rm <pref>', 'Remove a placement preference', collect)
+          .option('--publish-add <port>', 'Add or update a published port', collect)
+          .option('--publish-rm <port>', 'Remove a published port by its target port', collect)
+          .option('--secret-add <secret>', 'Add or update a secret on a service', collect)
+          .option('--secret-rm <secret>', 'Remove a secret', collect),
+        true,
+      ),
+    async ([ref = ''], f) => {
       const client = ctx.client();
       const s = await inspect(client, ref);
       if (f.rollback) {
@@ -397,26 +426,38 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
     },
   );
 
-  group
-    .command('rollback')
-    .description("Revert changes to a service's configuration")
-    .argument('<service>')
-    .option('-d, --detach', 'Exit immediately instead of waiting for the service to converge')
-    .option('-q, --quiet', 'Suppress progress output')
-    .action(async (ref: string, f: { detach?: boolean; quiet?: boolean }) => {
+  addCommand<{ detach?: boolean; quiet?: boolean }>(
+    group,
+    {
+      name: 'rollback',
+      usage: '[OPTIONS] SERVICE',
+      description: "Revert changes to a service's configuration",
+      args: { min: 1, max: 1 },
+    },
+    (cmd) =>
+      cmd
+        .option('-d, --detach', 'Exit immediately instead of waiting for the service to converge')
+        .option('-q, --quiet', 'Suppress progress output'),
+    async ([ref = ''], f) => {
       const client = ctx.client();
       const s = await inspect(client, ref);
       await updateSpec(client, s.ID, undefined, 0, true);
       io.stdout(`${ref}\n`);
       if (!f.detach) await waitConverged(client, s.ID, io, Boolean(f.quiet), 'rollback');
-    });
+    },
+  );
 
-  group
-    .command('rm')
-    .alias('remove')
-    .description('Remove one or more services')
-    .argument('<service...>')
-    .action(async (refs: string[]) => {
+  addCommand(
+    group,
+    {
+      name: 'rm',
+      aliases: ['remove'],
+      usage: 'SERVICE [SERVICE...]',
+      description: 'Remove one or more services',
+      args: { min: 1 },
+    },
+    () => undefined,
+    async (refs) => {
       const client = ctx.client();
       let failed = false;
       for (const ref of refs) {
@@ -431,34 +472,44 @@ export function registerServiceCommands(group: Command, ctx: Context): void {
         }
       }
       if (failed) throw new TswarmError('NOT_FOUND', 'some services could not be removed');
-    });
+    },
+  );
 
-  group
-    .command('logs')
-    .description('Fetch the logs of a service')
-    .argument('<service>')
-    .option('-f, --follow', 'Follow log output')
-    .option('-n, --tail <n>', 'Number of lines to show from the end of the logs', 'all')
-    .option('-t, --timestamps', 'Show timestamps')
-    .option('--raw', 'Do not neatly format logs')
-    .option('--no-task-ids', 'Do not include task IDs in output')
-    .action(
-      async (
-        ref: string,
-        f: { follow?: boolean; tail: string; timestamps?: boolean; raw?: boolean },
-      ) => {
-        const tail = f.tail === 'all' ? -1 : parseUint(f.tail, '--tail');
-        const client = ctx.client();
-        await client.logs(
-          { ref, follow: Boolean(f.follow), tail, timestamps: Boolean(f.timestamps) },
-          (l) => {
-            const text = f.raw ? `${l.line}\n` : `${l.source}    | ${l.line}\n`;
-            if (l.stream === 'stderr') io.stderr(text);
-            else io.stdout(text);
-          },
-        );
-      },
-    );
+  addCommand<{
+    follow?: boolean;
+    tail: string;
+    timestamps?: boolean;
+    raw?: boolean;
+    taskIds: boolean;
+  }>(
+    group,
+    {
+      name: 'logs',
+      usage: '[OPTIONS] SERVICE',
+      description: 'Fetch the logs of a service',
+      args: { min: 1, max: 1 },
+    },
+    (cmd) =>
+      cmd
+        .option('-f, --follow', 'Follow log output')
+        .option('-n, --tail <n>', 'Number of lines to show from the end of the logs', 'all')
+        .option('-t, --timestamps', 'Show timestamps')
+        .option('--raw', 'Do not neatly format logs')
+        .option('--no-task-ids', 'Do not include task IDs in output'),
+    async ([ref = ''], f) => {
+      const tail = f.tail === 'all' ? -1 : parseUint(f.tail, '--tail');
+      const client = ctx.client();
+      await client.logs(
+        { ref, follow: Boolean(f.follow), tail, timestamps: Boolean(f.timestamps) },
+        (l) => {
+          const source = f.taskIds ? l.source : withoutTaskId(l.source);
+          const text = f.raw ? `${l.line}\n` : `${source}    | ${l.line}\n`;
+          if (l.stream === 'stderr') io.stderr(text);
+          else io.stdout(text);
+        },
+      );
+    },
+  );
 }
 
 function generateName(): string {

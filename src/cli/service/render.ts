@@ -143,3 +143,8 @@ export function renderTaskList(
     .map((l) => l + '\n')
     .join('');
 }
+
+/** `web.1.abc123def456@node1` → `web.1@node1`, for `service logs --no-task-ids`. */
+export function withoutTaskId(source: string): string {
+  return source.replace(/^(.*\.\d+)\.[0-9a-z]+@/, '$1@');
+}

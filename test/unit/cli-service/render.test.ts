@@ -7,6 +7,7 @@ import {
   orderTasks,
   renderTable,
   stateText,
+  withoutTaskId,
 } from '../../../src/cli/service/render.js';
 import type { Service, Task } from '../../../src/shared/api-types.js';
 
@@ -219,5 +220,15 @@ describe('orderTasks (service ps order)', () => {
       input.map((t) => t.ID),
       ['a', 'b'],
     );
+  });
+});
+
+describe('service logs --no-task-ids', () => {
+  it("drops the task ID from a line's source and keeps the slot and node", () => {
+    assert.equal(withoutTaskId('web.3.k1x9e2r7q0ab@node2'), 'web.3@node2');
+    assert.equal(withoutTaskId('my.app.12.k1x9e2r7q0ab@10.0.0.1'), 'my.app.12@10.0.0.1');
+  });
+  it('leaves a source without a task ID alone', () => {
+    assert.equal(withoutTaskId('web.3@node2'), 'web.3@node2');
   });
 });
