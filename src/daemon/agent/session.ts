@@ -115,10 +115,30 @@ export class AgentSession {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.sayStopping();
     this.call?.cancel();
     this.wake?.();
     await this.loop;
     this.client?.close();
+  }
+
+  /**
+   * Tells the leader this agent is shutting down cleanly, so that it reads the session's close
+   * as a stop (three periods of grace, as for silence) and not as a crash. Best effort: a
+   * leader that does not answer within half a second is not waited for.
+   */
+  private async sayStopping(): Promise<void> {
+    const client = this.activeClient;
+    if (!client || !this.sessionId) return;
+    await new Promise<void>((resolve) => {
+      client.Heartbeat(
+        { session_id: this.sessionId, stopping: true },
+        { deadline: Date.now() + 500 },
+        () => {
+          resolve();
+        },
+      );
+    });
   }
 
   private pickManager(): string | undefined {

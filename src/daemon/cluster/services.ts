@@ -281,7 +281,7 @@ export function dispatcherHandlers(d: ClusterServiceDeps): DispatcherHandlers {
       const dispatcher = m.currentDispatcher;
       if (!m.isLeader() || !dispatcher) throw m.notLeader();
       return Promise.resolve({
-        period_ms: String(dispatcher.heartbeat(peer.nodeId, req.session_id)),
+        period_ms: String(dispatcher.heartbeat(peer.nodeId, req.session_id, req.stopping)),
       });
     }),
     UpdateTaskStatus: unary((req, call) => {

@@ -406,6 +406,95 @@ describe('dispatcher heartbeats', () => {
     await h.waitState(W2, 'down');
   });
 
+  it('a session closed by a dead agent marks its node Down after one period, not three', async () => {
+    const h = start([
+      [W1, {}],
+      [W2, {}],
+    ]);
+    const s1 = await h.dispatcher.openSession(W1, undefined, '127.0.0.1', new RecordingSink());
+    const s2 = await h.dispatcher.openSession(W2, undefined, '127.0.0.2', new RecordingSink());
+    h.dispatcher.closeSession(s1);
+    h.clock.advance(PERIOD);
+    h.dispatcher.heartbeat(W2, s2);
+    await h.checkRan();
+    assert.equal(h.state(W1), 'ready', 'one period is still the grace of a reconnect');
+    h.clock.advance(1);
+    await h.waitState(W1, 'down');
+    assert.equal(h.store.node(W1)?.Status.Message, 'heartbeat failure');
+    assert.equal(h.state(W2), 'ready');
+  });
+
+  it('an agent that said it was stopping keeps the three periods after its session closes', async () => {
+    const h = start([[W1, {}]]);
+    const s1 = await h.dispatcher.openSession(W1, undefined, '127.0.0.1', new RecordingSink());
+    h.dispatcher.heartbeat(W1, s1, true);
+    h.dispatcher.closeSession(s1);
+    h.clock.advance(3 * PERIOD);
+    await h.checkRan();
+    assert.equal(h.state(W1), 'ready', 'a restart gets the same grace as silence');
+    h.clock.advance(1);
+    await h.waitState(W1, 'down');
+  });
+
+  it('a session that closes and re-opens within the period leaves the node Ready', async () => {
+    const h = start([[W1, {}]]);
+    const s1 = await h.dispatcher.openSession(W1, undefined, '127.0.0.1', new RecordingSink());
+    h.dispatcher.closeSession(s1);
+    h.clock.advance(PERIOD / 2);
+    await h.dispatcher.openSession(W1, undefined, '127.0.0.1', new RecordingSink());
+    h.clock.advance(2 * PERIOD);
+    await h.checkRan();
+    assert.equal(h.state(W1), 'ready');
+    assert.ok(
+      !h.proposals.some((p) => p.op === 'node.set-status' && p.updates[0]?.state === 'down'),
+    );
+  });
+
+  it('a closed session replaced by a newer one is not read as a crash', async () => {
+    const h = start([[W1, {}]]);
+    const s1 = await h.dispatcher.openSession(W1, undefined, '127.0.0.1', new RecordingSink());
+    await h.dispatcher.openSession(W1, undefined, '127.0.0.1', new RecordingSink());
+    h.dispatcher.closeSession(s1);
+    h.clock.advance(2 * PERIOD);
+    await h.checkRan();
+    assert.equal(h.state(W1), 'ready');
+  });
+
+  it('a new leader gives a manager Raft cannot reach 3 periods, without the reconnect grace', async () => {
+    // The old leader's own node: its agent died with it and is not out looking for the new
+    // leader, so the reconnect grace would only delay its tasks' replacement.
+    const M2 = 'manager200000000000000000';
+    const M3 = 'manager300000000000000000';
+    const h = start([
+      [M2, { manager: { addr: '127.0.0.2:2377', reachability: 'unreachable' } }],
+      [M3, { manager: { addr: '127.0.0.3:2377', reachability: 'reachable' } }],
+      [W1, {}],
+    ]);
+    h.clock.advance(3 * PERIOD);
+    await h.checkRan();
+    assert.equal(h.state(M2), 'ready');
+    h.clock.advance(1);
+    await h.waitState(M2, 'down');
+    assert.equal(h.state(M3), 'ready', 'a reachable manager gets the whole grace');
+    assert.equal(h.state(W1), 'ready', 'so does a worker');
+  });
+
+  it('a manager that stops cleanly keeps its three periods even once Raft finds it unreachable', async () => {
+    const M2 = 'manager200000000000000000';
+    const h = start([[M2, { manager: { addr: '127.0.0.2:2377', reachability: 'reachable' } }]]);
+    const s = await h.dispatcher.openSession(M2, undefined, '127.0.0.2', new RecordingSink());
+    h.dispatcher.heartbeat(M2, s, true);
+    h.dispatcher.closeSession(s);
+    h.commit({
+      op: 'node.set-reachability',
+      at: T0,
+      updates: [{ id: M2, reachability: 'unreachable' }],
+    });
+    h.clock.advance(3 * PERIOD);
+    await h.checkRan();
+    assert.equal(h.state(M2), 'ready', 'a restarting manager is not moved off at once');
+  });
+
   it('after stop, store changes no longer reach old sessions', async () => {
     const h = start([[W1, {}]]);
     const sink = new RecordingSink();

@@ -45,6 +45,8 @@ interface Session {
   lastAssignments: string;
   /** The routing-mesh table last sent (JSON), to send only changes. */
   lastMesh: string;
+  /** The agent said it is shutting down cleanly: its stream's close is not a crash. */
+  stopping: boolean;
 }
 
 export interface DispatcherOptions {
@@ -61,9 +63,15 @@ export interface DispatcherOptions {
  * The leader's dispatcher: node sessions and heartbeats. A node that has not been heard from
  * for 3 heartbeat periods is marked Down; a node whose session starts is marked Ready.
  * Runs on the leader only; a new leader gives every node a full 3-period grace from its start.
+ *
+ * A session whose stream closed without its agent saying it was stopping (the daemon's process
+ * died and its host closed the connection) marks the node Down after one period without a new
+ * session, sooner than silence would.
  */
 export class Dispatcher {
   private readonly sessions = new Map<string, Session>();
+  /** When a node's session closed with no newer one and no word that its agent was stopping. */
+  private readonly droppedAt = new Map<string, number>();
   /** When each node was last heard from (sessions may come and go). */
   private readonly lastSeen = new Map<string, number>();
   private readonly startedAt: number;
@@ -110,6 +118,7 @@ export class Dispatcher {
         this.lastSeen.set(ev.cmd.node.ID, this.now());
       }
       if (ev.cmd.op === 'node.remove') {
+        this.droppedAt.delete(ev.cmd.id);
         for (const s of this.sessions.values()) {
           if (s.nodeId === ev.cmd.id) {
             s.sink.end(
@@ -191,7 +200,9 @@ export class Dispatcher {
       lastSeen: now,
       lastAssignments: '',
       lastMesh: EMPTY_MESH,
+      stopping: false,
     });
+    this.droppedAt.delete(nodeId);
     this.lastSeen.set(nodeId, now);
     const at = new Date(now).toISOString();
     if (description && JSON.stringify(description) !== JSON.stringify(node.Description)) {
@@ -362,15 +373,21 @@ export class Dispatcher {
     }
   }
 
+  /** The session's stream closed from the node's side (cancelled, or its connection lost). */
   closeSession(sessionId: string): void {
+    const s = this.sessions.get(sessionId);
+    if (!s) return;
     this.sessions.delete(sessionId);
+    if (!s.stopping) this.droppedAt.set(s.nodeId, this.now());
   }
 
-  heartbeat(nodeId: string, sessionId: string): number {
+  /** `stopping`: the agent is shutting down cleanly and its session closes next. */
+  heartbeat(nodeId: string, sessionId: string, stopping = false): number {
     const s = this.sessions.get(sessionId);
     if (s?.nodeId !== nodeId) {
       throw new TswarmError('NOT_FOUND', 'session invalid: open a new session');
     }
+    if (stopping) s.stopping = true;
     s.lastSeen = this.now();
     this.lastSeen.set(nodeId, s.lastSeen);
     return this.opts.heartbeatPeriodMs();
@@ -381,12 +398,13 @@ export class Dispatcher {
     this.marking = true;
     try {
       const now = this.now();
-      const limit = 3 * this.opts.heartbeatPeriodMs();
+      const period = this.opts.heartbeatPeriodMs();
+      const limit = 3 * period;
       // If this check comes late, the leader itself was stalled (a long pass, a GC, a
       // starved CPU): heartbeats that arrived meanwhile are still queued behind it. Blaming
       // the nodes now would mark healthy ones Down, end their sessions and move their tasks,
       // which loads the leader more. Skip this round; the next one sees those heartbeats.
-      const interval = Math.max(50, Math.floor(this.opts.heartbeatPeriodMs() / 4));
+      const interval = Math.max(50, Math.floor(period / 4));
       const last = this.lastCheckAt;
       this.lastCheckAt = now;
       // One round at most: a leader that is late every time still marks silent nodes Down.
@@ -401,13 +419,19 @@ export class Dispatcher {
         return;
       }
       const down: { id: string; state: 'down'; message: string }[] = [];
+      const connected = new Set<string>();
+      for (const s of this.sessions.values()) connected.add(s.nodeId);
       for (const n of this.opts.store.nodes()) {
         if (n.Status.State === 'down') continue;
         const heard = this.lastSeen.get(n.ID);
         const seen = heard ?? this.startedAt;
+        const dropped = this.droppedAt.get(n.ID);
+        const crashed = dropped !== undefined && !connected.has(n.ID) && now - dropped > period;
         // Nodes this dispatcher has not heard from yet (a new leader) also get the time their
-        // agents need to find it, trying dead managers first.
-        if (now - seen > (heard === undefined ? limit + RECONNECT_GRACE_MS : limit))
+        // agents need to find it, trying dead managers first; but not a manager Raft cannot
+        // reach: its agent lives in the same daemon, so it is not out looking for us.
+        const searching = heard === undefined && n.ManagerStatus?.Reachability !== 'unreachable';
+        if (crashed || now - seen > (searching ? limit + RECONNECT_GRACE_MS : limit))
           down.push({ id: n.ID, state: 'down', message: 'heartbeat failure' });
       }
       if (down.length) {
@@ -415,6 +439,7 @@ export class Dispatcher {
         // heartbeating and leave the node Down for good; its agent re-opens one, which marks
         // the node Ready again.
         const silent = new Set(down.map((d) => d.id));
+        for (const id of silent) this.droppedAt.delete(id);
         for (const s of this.sessions.values()) {
           if (!silent.has(s.nodeId)) continue;
           s.sink.end(new TswarmError('UNAVAILABLE', 'session expired: heartbeat failure'));
