@@ -1,16 +1,29 @@
 /**
- * Reschedule after a node loss, LOOPBACK VARIANT (not the container lab: scripts/lab is
- * another engineer's and one lab at a time fits this machine). Three tswarmd daemons on
- * 127.0.0.51 (manager), .52 and .53 (workers) share one engine. A service of 6 replicas
- * spreads 2 per node; each round kills -9 one worker's daemon and removes its containers
- * (what a host crash does to them), then times until 6 containers of the service run on the
- * other nodes. `downMs` is when the manager first lists the node Down (heartbeat 1 s x 3).
+ * Reschedule after a node loss, with the default settings (1 s heartbeats).
  *
- *   npm run bench -- reschedule [--rounds 3] [--replicas 6]
+ * Loopback variant (the default): three tswarmd daemons on 127.0.0.51 (manager), .52 and .53
+ * (workers) share one engine. A service of 6 replicas spreads 2 per node; each round kills -9
+ * one worker's daemon and removes its containers (what a host crash does to them), then times
+ * until 6 containers of the service run on the other nodes. `nodeDownMs` is when the manager
+ * first lists the node Down.
+ *
+ * Lab variant (--lab): the container lab of scripts/lab with one manager (node1) and two
+ * workers, each node its own engine under systemd. Each round kills a worker node's
+ * container (the whole host: daemon, engine and tasks) and times until `service ps` on
+ * node1 shows the service's replicas running on the other nodes; then starts it again. The
+ * lab must not be up already (one lab at a time), and is removed at the end.
+ *
+ *   npm run bench -- reschedule [--lab] [--rounds 3] [--replicas 6]
  */
+import path from 'node:path';
+import { ROOT } from '../test/helpers/procs.js';
 import {
+  boolFlag,
+  dockerCli,
   loopbackCluster,
   numFlag,
+  ok,
+  onCleanup,
   progress,
   removeContainers,
   runningContainers,
@@ -26,8 +39,11 @@ import {
 const rounds = numFlag('rounds', 3);
 const replicas = numFlag('replicas', 6);
 const NODE_LABEL = 'com.tswarm.node.id';
+const LAB = path.join(ROOT, 'scripts', 'lab');
 
-runBench('reschedule', async () => {
+runBench('reschedule', () => (boolFlag('lab') ? labVariant() : loopbackVariant()));
+
+async function loopbackVariant(): Promise<Record<string, unknown>> {
   const ds = await loopbackCluster(3, 'worker');
   const [manager, ...workers] = ds;
   if (!manager || workers.length < 2) throw new Error('need 3 daemons');
@@ -103,4 +119,104 @@ runBench('reschedule', async () => {
     rescheduleMs: summarize(resched),
     nodeDownMs: summarize(down),
   };
-});
+}
+
+function lab(...args: string[]): Promise<string> {
+  return ok('bash', [LAB, ...args], 600_000);
+}
+
+/** `tswarm service ps SVC` on node1: the nodes of the tasks running now, one per task. */
+async function runningNodes(svc: string): Promise<string[]> {
+  const out = await lab('exec', 'node1', 'tswarm', 'service', 'ps', svc, '--format', 'json');
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { Node: string; DesiredState: string; CurrentState: string })
+    .filter((t) => t.DesiredState === 'Running' && t.CurrentState.startsWith('Running'))
+    .map((t) => t.Node);
+}
+
+async function labVariant(): Promise<Record<string, unknown>> {
+  const existing = await dockerCli('ps', '-aq', '--filter', 'label=com.tswarm.lab=1');
+  if (existing.trim()) throw new Error('a lab is up already: `scripts/lab down` first');
+  onCleanup(async () => {
+    await lab('down');
+  });
+  const tu = performance.now();
+  await lab('up', '--nodes', '3', '--managers', '1', '--no-demo');
+  const upMs = performance.now() - tu;
+  progress(`lab up (node1 manager, node2 and node3 workers) in ${upMs.toFixed(0)} ms`);
+  const resched: number[] = [];
+  const polls: number[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const victim = round % 2 ? 'node3' : 'node2';
+    const svc = `bench-rs-${round}`;
+    await lab(
+      'exec',
+      'node1',
+      'tswarm',
+      'service',
+      'create',
+      '-d',
+      '--name',
+      svc,
+      '--replicas',
+      String(replicas),
+      TEST_IMAGE,
+      ...SIGTERM_AWARE,
+    );
+    await waitFor(
+      `${replicas} running`,
+      async () => (await runningNodes(svc)).length >= replicas,
+      60_000,
+      200,
+    );
+    const lost = (await runningNodes(svc)).filter((n) => n === victim).length;
+    await sleep(1000);
+    const t0 = performance.now();
+    await lab('kill', victim);
+    let n = 0;
+    const ms = await waitFor(
+      `${replicas} running off ${victim}`,
+      async () => {
+        n++;
+        const ns = await runningNodes(svc);
+        return ns.filter((x) => x !== victim).length >= replicas
+          ? performance.now() - t0
+          : undefined;
+      },
+      60_000,
+      0,
+    );
+    resched.push(ms);
+    polls.push(ms / n);
+    progress(
+      `round ${round}: killed ${victim} (${lost} of its tasks lost); ${replicas} running elsewhere after ${ms.toFixed(0)} ms (${n} polls)`,
+    );
+    await lab('exec', 'node1', 'tswarm', 'service', 'rm', svc);
+    await lab('start', victim);
+    await waitFor(
+      `${victim} Ready`,
+      async () =>
+        /\bReady\b/.test(
+          (await lab('exec', 'node1', 'tswarm', 'node', 'ls'))
+            .split('\n')
+            .find((l) => l.includes(` ${victim} `)) ?? '',
+        ),
+      60_000,
+      200,
+    );
+    await sleep(1000);
+  }
+  return {
+    variant: 'container lab: scripts/lab up --managers 1 (node1 manager, node2/node3 workers)',
+    replicas,
+    rounds,
+    heartbeatMs: 1000,
+    method:
+      'kill of a worker node container; wall ms until `service ps` on node1 shows N tasks running on the other nodes (the poll that saw it)',
+    labUpMs: Math.round(upMs),
+    rescheduleMs: summarize(resched),
+    pollMs: summarize(polls),
+  };
+}
