@@ -16,6 +16,7 @@
  *
  * IPC to the parent: {type:'joined', n}, {type:'connected', n}, {type:'stats', ...}.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { NodeDescription, Task, TaskStatus } from '../src/shared/api-types.js';
@@ -59,6 +60,12 @@ interface SimAgent {
   /** Last state reported per task. */
   readonly tasks: Map<string, TaskStatus['State']>;
 }
+
+// This process's own event-loop delay: a stalled agent process misses heartbeats by itself,
+// and the leader would be right to mark its nodes Down.
+const lag = monitorEventLoopDelay({ resolution: 20 });
+lag.enable();
+let lagMaxMs = 0;
 
 let running = 0;
 let reports = 0;
@@ -189,6 +196,9 @@ async function main(): Promise<void> {
   // 2. Report sessions and tasks every second.
   const connectedCount = (): number => members.filter((a) => a.session?.isConnected).length;
   setInterval(() => {
+    const lagMs = Math.round(lag.max / 1e6);
+    lag.reset();
+    lagMaxMs = Math.max(lagMaxMs, lagMs);
     const n = connectedCount();
     send({ type: 'connected', n, done: n === members.length });
     send({
@@ -197,6 +207,8 @@ async function main(): Promise<void> {
       reports,
       assignmentMessages,
       connected: connectedCount(),
+      lagMs,
+      lagMaxMs,
       rssKb: Math.round(process.memoryUsage().rss / 1024),
     });
   }, 1000);

@@ -57,6 +57,9 @@ interface ChildStats {
   reports: number;
   assignmentMessages: number;
   rssKb: number;
+  /** The agent process's event-loop delay: max over its last second, and over the run. */
+  lagMs: number;
+  lagMaxMs: number;
   joinedDone: boolean;
   connectedDone: boolean;
 }
@@ -131,6 +134,8 @@ runBench('scale-sim', async () => {
       reports: 0,
       assignmentMessages: 0,
       rssKb: 0,
+      lagMs: 0,
+      lagMaxMs: 0,
       joinedDone: false,
       connectedDone: false,
     };
@@ -187,6 +192,8 @@ runBench('scale-sim', async () => {
   const sum = (
     k: 'joined' | 'connected' | 'running' | 'reports' | 'assignmentMessages' | 'rssKb',
   ) => stats.reduce((a, s) => a + s[k], 0);
+  const lagNow = (): string => stats.map((s) => `${s.lagMs}`).join('/');
+  const lagMax = (): number => Math.max(...stats.map((s) => s.lagMaxMs));
   /** Seconds until pred held, or null when it did not within timeoutS. */
   const until = async (
     what: string,
@@ -205,7 +212,7 @@ runBench('scale-sim', async () => {
       if (performance.now() - lastLog > 10_000) {
         lastLog = performance.now();
         progress(
-          `${what}: joined ${sum('joined')}, connected ${sum('connected')}, running ${sum('running')}`,
+          `${what}: joined ${sum('joined')}, connected ${sum('connected')}, running ${sum('running')}; agent loop lag ${lagNow()} ms`,
         );
       }
       await sleep(250);
@@ -257,11 +264,11 @@ runBench('scale-sim', async () => {
   while (performance.now() - steadyStart < durationS * 1000) {
     if (childFailed) throw new Error(childFailed);
     await sleep(1000);
-    if (performance.now() - lastLog > 30_000) {
+    if (performance.now() - lastLog > 10_000) {
       lastLog = performance.now();
       const u = procUsage(m.pid);
       progress(
-        `steady ${((performance.now() - steadyStart) / 1000).toFixed(0)}/${durationS} s: leader RSS ${(u.rssKb / 1024).toFixed(0)} MiB, connected ${sum('connected')}, running ${sum('running')}`,
+        `steady ${((performance.now() - steadyStart) / 1000).toFixed(0)}/${durationS} s: leader RSS ${(u.rssKb / 1024).toFixed(0)} MiB, connected ${sum('connected')}, running ${sum('running')}; agent loop lag ${lagNow()} ms`,
       );
     }
   }
@@ -310,6 +317,7 @@ runBench('scale-sim', async () => {
         ).toFixed(4)
       : null,
     agentProcessesRssMiB: +(sum('rssKb') / 1024).toFixed(0),
+    agentLoopLagMaxMs: lagMax(),
     leader: {
       join: phaseFigures(samples, 'join'),
       connect: phaseFigures(samples, 'connect'),

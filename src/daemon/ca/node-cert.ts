@@ -1,4 +1,4 @@
-import { createHash, X509Certificate as NodeX509Certificate } from 'node:crypto';
+import { createHash, X509Certificate as NodeX509Certificate, type webcrypto } from 'node:crypto';
 import * as x509 from './x509.js';
 import { parseNodeId, type ClusterId, type NodeId } from '../../shared/ids.js';
 import { CERT_BACKDATE_MS, type RootCa } from './root-ca.js';
@@ -81,6 +81,31 @@ function assertAcceptableKey(csr: x509.Pkcs10CertificateRequest): void {
 }
 
 /**
+ * The CA's parsed certificate and imported signing key, once per CA: parsing and importing
+ * them for every certificate was a sixth of the leader's CPU while thousands of nodes joined.
+ * Keyed by the PEMs, so a rotated CA gets its own entry; a few entries at most.
+ */
+function signerOf(
+  ca: RootCa,
+): Promise<{ caCert: x509.X509Certificate; signingKey: webcrypto.CryptoKey }> {
+  const key = `${ca.certPem}|${ca.keyPem}`;
+  let hit = signers.get(key);
+  if (!hit) {
+    const caCert = parseCertificatePem(ca.certPem, 'root CA certificate');
+    hit = importSigningKeyPem(ca.keyPem).then((signingKey) => ({ caCert, signingKey }));
+    // A key that fails to import fails every time, the same way, and is not kept.
+    void hit.catch(() => signers.delete(key));
+    if (signers.size >= 8) signers.clear();
+    signers.set(key, hit);
+  }
+  return hit;
+}
+const signers = new Map<
+  string,
+  Promise<{ caCert: x509.X509Certificate; signingKey: webcrypto.CryptoKey }>
+>();
+
+/**
  * Signs a node certificate for the public key in `csrPem`. The CSR's own signature is
  * verified first (proof that the requester holds the private key); a bad one is refused
  * with "invalid certificate signing request: signature does not verify".
@@ -114,8 +139,7 @@ export async function issueNodeCertificate(
     throw new Error('invalid certificate signing request: signature does not verify');
   }
 
-  const caCert = parseCertificatePem(ca.certPem, 'root CA certificate');
-  const signingKey = await importSigningKeyPem(ca.keyPem);
+  const { caCert, signingKey } = await signerOf(ca);
   const now = opts.now ?? new Date();
   const notAfter = new Date(Math.min(now.getTime() + validityMs, caCert.notAfter.getTime()));
   const ou = ouForRole(opts.role);

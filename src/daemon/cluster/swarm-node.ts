@@ -74,6 +74,7 @@ import { RAFT_SERVER_OPTIONS } from '../../raft/transport/index.js';
 import {
   anonymousChannelCredentials,
   authorize,
+  cachePeerCertificates,
   clusterChannelCredentials,
   clusterServerCredentials,
   IdentityProvider,
@@ -280,6 +281,7 @@ export class SwarmNode {
     const st = this.requireState();
     const provider = this.requireProvider();
     if (!this.server2377) {
+      cachePeerCertificates();
       const server = new grpc.Server({
         ...RAFT_SERVER_OPTIONS,
         interceptors: [
