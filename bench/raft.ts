@@ -257,13 +257,12 @@ async function main(): Promise<void> {
           p99Ms: warm['p99Ms'],
           maxMs: warm['maxMs'],
         };
-      }
-      load.push(fig);
-      if (warm)
         progress(
           `warm-up c=${c}: ${String(warm['entries'])} entries in ${warmupMs} ms, ` +
             `p99 ${String(warm['p99Ms'])} ms (not counted)`,
         );
+      }
+      load.push(fig);
       progress(
         `load c=${c}: ${String(r['entriesPerSec'])} entries/s, p50 ${String(r['p50Ms'])} ms, ` +
           `p99 ${String(r['p99Ms'])} ms, ${String(r['entriesPerWalSave'])} entries/fsync, ` +
