@@ -5,18 +5,28 @@
  *  3. a full rolling update, `service update -d --force --update-parallelism 0` with a
  *     SIGTERM-aware command (stop-first, the default order): until 60 containers run and
  *     none of them is one that ran before the update.
- * Both observed through the Engine API every 100 ms from just before the CLI runs.
+ * Both observed through the Engine API every 100 ms from just before the CLI runs. The engine
+ * limit of the same two steps comes first, straight through the Engine API with `--parallel`
+ * (8) at a time: with `from` containers running, `to - from` more created and started; then
+ * per slot the old container stopped and its replacement (created beforehand, as a stop-first
+ * update prepares it) started. On a 2-core machine both are CPU-bound in the engine.
  *
- *   npm run bench -- scale-update [--from 20] [--to 60] [--rounds 1] [--skip-docker-swarm]
+ *   npm run bench -- scale-update [--from 20] [--to 60] [--rounds 1] [--parallel 8]
+ *     [--skip-docker-swarm]
  */
+import type Dockerode from 'dockerode';
 import {
   boolFlag,
+  docker,
   numFlag,
   progress,
+  removeContainers,
   runBench,
   runningContainers,
+  SIGTERM_AWARE,
   sleep,
   summarize,
+  TEST_IMAGE,
   waitRunning,
   withDockerSwarm,
 } from './lib.js';
@@ -31,6 +41,56 @@ import {
 const from = numFlag('from', 20);
 const to = numFlag('to', 60);
 const rounds = numFlag('rounds', 1);
+const parallel = numFlag('parallel', 8);
+
+async function pool(n: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(parallel, n) }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
+/** The engine's own time for both steps (see the header). */
+async function engineLimit(round: number): Promise<{ scaleMs: number; updateMs: number }> {
+  const tag = `${process.pid}-${round}`;
+  const make = (name: string): Promise<Dockerode.Container> =>
+    docker.createContainer({
+      name: `bench-su-engine-${tag}-${name}`,
+      Image: TEST_IMAGE,
+      Cmd: [...SIGTERM_AWARE],
+      Labels: { 'bench.engine-limit': tag },
+    });
+  const old: Dockerode.Container[] = [];
+  const startAll = (first: number, n: number): Promise<void> =>
+    pool(n, async (i) => {
+      const c = await make(`old-${first + i}`);
+      await c.start();
+      old[first + i] = c;
+    });
+  try {
+    await startAll(0, from);
+    await sleep(1000);
+    let t = performance.now();
+    await startAll(from, to - from);
+    const scaleMs = Math.round(performance.now() - t);
+    await sleep(1000);
+    t = performance.now();
+    const fresh: Dockerode.Container[] = [];
+    await pool(to, async (i) => {
+      fresh[i] = await make(`new-${i}`);
+    });
+    await pool(to, async (i) => {
+      await old[i]?.stop({ t: 10 });
+      await fresh[i]?.start();
+    });
+    const updateMs = Math.round(performance.now() - t);
+    return { scaleMs, updateMs };
+  } finally {
+    await removeContainers([`bench.engine-limit=${tag}`]);
+  }
+}
 
 interface Round {
   scaleMs: number;
@@ -111,6 +171,15 @@ function figures(rs: readonly Round[]): Record<string, unknown> {
 }
 
 runBench('scale-update', async () => {
+  const engine: { scaleMs: number; updateMs: number }[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    const e = await engineLimit(r);
+    progress(
+      `engine limit round ${r}: ${from} -> ${to} in ${e.scaleMs} ms, ${to} replaced in ${e.updateMs} ms`,
+    );
+    engine.push(e);
+    await sleep(1000);
+  }
   const t = await TswarmOrchestrator.start();
   const ts = await all(t, 'ts');
   await t.daemon.cleanup();
@@ -121,6 +190,8 @@ runBench('scale-update', async () => {
     summarize(rs.map((r) => r[k])).p50;
   const scaleRatio = ds ? +(p50(ts, 'scaleMs') / p50(ds, 'scaleMs')).toFixed(2) : null;
   const updateRatio = ds ? +(p50(ts, 'updateMs') / p50(ds, 'updateMs')).toFixed(2) : null;
+  const es = summarize(engine.map((e) => e.scaleMs));
+  const eu = summarize(engine.map((e) => e.updateMs));
   return {
     from,
     to,
@@ -128,9 +199,18 @@ runBench('scale-update', async () => {
     update: '--force --update-parallelism 0, stop-first, SIGTERM-aware command',
     method:
       'wall ms from just before the CLI runs until the engine lists the wanted running containers (polled every 100 ms)',
+    engineParallel: parallel,
+    engineLimit: { scaleMs: es, updateMs: eu },
     tswarm: figures(ts),
     dockerSwarm: ds ? figures(ds) : null,
-    ratios: { scaleTswarmOverDockerSwarm: scaleRatio, updateTswarmOverDockerSwarm: updateRatio },
+    ratios: {
+      scaleTswarmOverDockerSwarm: scaleRatio,
+      updateTswarmOverDockerSwarm: updateRatio,
+      scaleTswarmOverEngine: +(p50(ts, 'scaleMs') / es.p50).toFixed(2),
+      updateTswarmOverEngine: +(p50(ts, 'updateMs') / eu.p50).toFixed(2),
+      scaleEngineOverDockerSwarm: ds ? +(es.p50 / p50(ds, 'scaleMs')).toFixed(2) : null,
+      updateEngineOverDockerSwarm: ds ? +(eu.p50 / p50(ds, 'updateMs')).toFixed(2) : null,
+    },
     targets: {
       scale: {
         target: '<= 0.5 x Docker Swarm',

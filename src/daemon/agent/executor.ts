@@ -194,8 +194,9 @@ export class Executor {
       } else if (desired >= stateIndex('shutdown') || t.DesiredState === 'complete') {
         if (!isTerminal(c.current)) void c.shutdown();
       } else if (desired <= stateIndex('running') && !isTerminal(c.current)) {
-        // New here (assigned, or adopted after a restart: run() re-checks the container first).
-        if (fresh || stateIndex(c.current) < stateIndex('accepted')) void c.run();
+        // New here (assigned, or adopted after a restart: the step re-checks the container
+        // first), or prepared and now wanted running (a stop-first replacement).
+        if (fresh || stateIndex(c.current) <= stateIndex('ready')) c.advance();
       }
     }
   }

@@ -254,48 +254,93 @@ export class TaskController {
     return (this.task.Spec.ContainerSpec.StopGracePeriod ?? 10 * NS_PER_S) / NS_PER_S;
   }
 
-  /** Brings the container up. Resolves when it is running (or the task ended). */
-  async run(): Promise<void> {
+  /** A step is under way; `again` asks it to look once more when it ends. */
+  private busy = false;
+  private again = false;
+  /** The container exists (created here, or adopted). */
+  private prepared = false;
+  private started = false;
+
+  private askedAgain(): boolean {
+    return this.again;
+  }
+
+  /**
+   * Moves the task toward its desired state: prepared (image, container created) for
+   * desired `ready`, started for desired `running`. A stop-first update's replacement is
+   * prepared while its slot's old task stops and starts once the manager sets it running.
+   * Calls while a step is under way are folded into one more step after it.
+   */
+  advance(): void {
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    void (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.step();
+        } while (this.askedAgain() && !this.isStopping() && !isTerminal(this.state));
+      } finally {
+        this.busy = false;
+      }
+    })();
+  }
+
+  private async step(): Promise<void> {
     const d = this.deps.docker;
     try {
-      if (this.containerId) {
+      if (!this.prepared && this.containerId) {
         const st = await d.inspect(this.containerId);
         if (st?.running) {
+          this.prepared = this.started = true;
           this.notePorts(st.ports);
           this.set('running', 'started');
           return;
         }
-        if (st) {
+        if (st?.created) {
+          this.prepared = true;
+          this.set('ready', 'prepared');
+        } else if (st) {
+          this.prepared = this.started = true;
           this.onExit(st.exitCode, st.error);
           return;
-        }
-        this.containerId = undefined;
+        } else this.containerId = undefined;
       }
-      this.set('accepted', 'accepted');
-      this.set('preparing', 'preparing');
-      const image = this.task.Spec.ContainerSpec.Image;
-      if (!(await d.hasImage(image))) {
-        try {
-          await d.pull(image);
-        } catch (err) {
-          const msg = engineMessage(err instanceof TswarmError && err.cause ? err.cause : err);
-          this.set('rejected', 'preparing failed', {
-            Err: msg.startsWith('No such image') ? msg : `No such image: ${image}: ${msg}`,
-          });
-          return;
+      if (!this.prepared) {
+        this.set('accepted', 'accepted');
+        this.set('preparing', 'preparing');
+        const image = this.task.Spec.ContainerSpec.Image;
+        if (!(await d.hasImage(image))) {
+          try {
+            await d.pull(image);
+          } catch (err) {
+            const msg = engineMessage(err instanceof TswarmError && err.cause ? err.cause : err);
+            this.set('rejected', 'preparing failed', {
+              Err: msg.startsWith('No such image') ? msg : `No such image: ${image}: ${msg}`,
+            });
+            return;
+          }
         }
+        if (this.stopping) return;
+        const mounts = await this.secretMounts();
+        this.containerId = await d.create({
+          ...this.config(),
+          ...(mounts.length ? { mounts } : {}),
+        });
+        this.prepared = true;
+        this.set('ready', 'prepared');
       }
-      if (this.stopping) return;
-      const mounts = await this.secretMounts();
-      this.containerId = await d.create({
-        ...this.config(),
-        ...(mounts.length ? { mounts } : {}),
-      });
-      this.set('ready', 'prepared');
-      if (this.isStopping()) return;
+      // Desired `ready`: the slot's old task is still stopping; wait for desired `running`.
+      if (this.started || this.isStopping() || this.task.DesiredState !== 'running') return;
+      const id = this.containerId;
+      if (!id) return;
+      this.started = true;
       this.set('starting', 'starting');
-      await d.start(this.containerId);
-      const st = await d.inspect(this.containerId);
+      await d.start(id);
+      const st = await d.inspect(id);
       if (st && !st.running) {
         this.onExit(st.exitCode, st.error);
         return;
@@ -339,11 +384,22 @@ export class TaskController {
     }
   }
 
+  /** A stop request is with the engine (so later assignments do not signal it again). */
+  private stopSent = false;
+
   /** Desired state went to shutdown: stop with the grace period, then the engine kills. */
   async shutdown(): Promise<void> {
-    this.stopping = true;
+    if (this.stopSent) return;
+    this.stopping = this.stopSent = true;
     const id = this.containerId;
-    if (id) await this.deps.docker.stop(id, this.graceS());
+    try {
+      if (id) await this.deps.docker.stop(id, this.graceS());
+    } catch (err) {
+      // The next assignments ask again.
+      this.stopSent = false;
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'stop failed');
+      return;
+    }
     if (!isTerminal(this.state)) this.set('shutdown', 'shutdown');
   }
 

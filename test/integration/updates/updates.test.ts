@@ -195,6 +195,41 @@ describe('rolling updates, rollback and health checks on real containers', () =>
     await n1.ok(['service', 'rm', name]);
   });
 
+  it('stop-first with a host-mode port: each replacement waits (desired Ready) until its old container has stopped', async () => {
+    const name = 'upd-hostport';
+    // One listener per node on the same published port: a replacement started next to its
+    // old container could not bind it ("port is already allocated").
+    await n1.ok([
+      'service',
+      'create',
+      '--name',
+      name,
+      '--replicas',
+      '3',
+      '--publish',
+      'mode=host,published=18431,target=8080',
+      '--update-parallelism',
+      '0',
+      '-e',
+      'V=1',
+      TEST_IMAGE,
+      'sh',
+      '-c',
+      'trap "exit 0" TERM; httpd -f -p 8080 & wait',
+    ]);
+    assert.equal(running(name).length, 3);
+    const out = await n2.ok(['service', 'update', '--env-add', 'V=2', name]);
+    assert.match(out, /verify: Service converged/);
+    assert.deepEqual(runningVersions(name), ['2', '2', '2']);
+    const svc = await inspect(name);
+    assert.equal(svc.UpdateStatus?.State, 'completed');
+    const rows = await psRows(name);
+    assert.equal(rows.length, 6, rows.map((r) => r.join(' | ')).join('\n'));
+    for (const r of rows)
+      assert.doesNotMatch(r.join(' '), /Failed|Rejected|allocated/, r.join(' | '));
+    await n1.ok(['service', 'rm', name]);
+  });
+
   it('health checks: a task is running only once healthy; an unhealthy task fails and is replaced', async () => {
     const name = 'upd-health';
     // Healthy after about 3 s (failures in the start period do not count), unhealthy 6 s later.

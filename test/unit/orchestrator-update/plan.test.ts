@@ -160,7 +160,7 @@ describe('planUpdate: status transitions', () => {
 });
 
 describe('planUpdate: dispatch', () => {
-  it('stop-first: creates the new task and stops the old one in the same step', () => {
+  it('stop-first: creates the new task (desired ready) and stops the old one in the same step', () => {
     const svc = service(spec('app:v2', { update: { Parallelism: 2 } }), {
       UpdateStatus: updating(1_000),
     });
@@ -168,9 +168,10 @@ describe('planUpdate: dispatch', () => {
     assert.deepEqual(
       p.create.map((t) => [t.Slot, t.Spec.ContainerSpec.Image, t.DesiredState]),
       [
-        [1, 'app:v2', 'running'],
-        [2, 'app:v2', 'running'],
+        [1, 'app:v2', 'ready'],
+        [2, 'app:v2', 'ready'],
       ],
+      'prepared while the old task stops, as swarmkit',
     );
     assert.deepEqual(stopped(p), ['old1', 'old2']);
     assert.equal(p.held.size, 0);
@@ -416,6 +417,35 @@ describe('planService: the updater and the reconciler together', () => {
     historyLimit: 5,
     newId,
     eligible: () => true,
+  });
+
+  it('stop-first: the replacement starts once its old task has stopped, or its node is down', () => {
+    const svc = service(spec('app:v2', { replicas: 2, update: { Parallelism: 0 } }), {
+      UpdateStatus: updating(0),
+    });
+    const nodes = [node('node1', 'ready'), node('down1', 'down')];
+    const waiting = (id: string, slot: number, nodeId = 'node1') =>
+      task(id, slot, 'app:v2', { desired: 'ready', state: 'ready', created: 500, node: nodeId });
+    const stopping = task('old1', 1, 'app:v1', { desired: 'shutdown', ran: 0 });
+    const lost = task('old2', 2, 'app:v1', { desired: 'shutdown', ran: 0, node: 'down1' });
+    let p = planService(base(svc, [stopping, waiting('new1', 1), lost, waiting('new2', 2)], nodes));
+    assert.deepEqual(
+      p.update.filter((u) => u.desiredState === 'running').map((u) => u.id),
+      ['new2'],
+      'slot 1 waits for its old container; slot 2’s old task is on a down node',
+    );
+    const stopped1 = task('old1', 1, 'app:v1', {
+      desired: 'shutdown',
+      state: 'shutdown',
+      ended: 800,
+    });
+    const cur2 = task('cur2', 2, 'app:v2', { created: 500, ran: 600 });
+    p = planService(base(svc, [stopped1, waiting('new1', 1), cur2], nodes));
+    assert.deepEqual(
+      p.update.filter((u) => u.desiredState === 'running').map((u) => u.id),
+      ['new1'],
+    );
+    assert.deepEqual(p.create, [], 'and nothing else');
   });
 
   it('a dirty slot on a lost node gets one new task, not two', () => {

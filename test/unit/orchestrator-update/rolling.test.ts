@@ -38,6 +38,25 @@ describe('rolling update: 6 replicas, parallelism 2, delay 1 s', () => {
     assert.ok(sim.status()?.CompletedAt);
   });
 
+  it('stop-first never runs a slot’s old and new containers side by side (parallelism 0)', () => {
+    // Old containers take longer to stop (5 steps) than new ones take to start (3).
+    const sim = sixReplicasP2('stop-first', {
+      update: { Parallelism: 0, Order: 'stop-first' },
+      stopSteps: 5,
+    });
+    sim.updateImage('app:v2');
+    let waited = 0;
+    sim.runUntil((s) => {
+      const up = s.running().map((t) => t.Slot);
+      assert.equal(new Set(up).size, up.length, `two running tasks in one slot: ${up.join(',')}`);
+      waited += s.tasks().filter((t) => t.DesiredState === 'ready').length;
+      return s.status()?.State === 'completed';
+    });
+    assert.ok(waited > 0, 'the replacements waited in desired ready');
+    assert.deepEqual(sim.imagesOfLive(), Array<string>(6).fill('app:v2'));
+    assert.equal(sim.running().length, 6);
+  });
+
   it('start-first never has more than 8 running tasks nor fewer than 6', () => {
     const sim = sixReplicasP2('start-first');
     sim.updateImage('app:v2');

@@ -174,6 +174,16 @@ export class UpdateSim {
         continue;
       }
       const b = this.o.behaviour?.(t) ?? {};
+      if (t.DesiredState === 'ready') {
+        // A stop-first replacement: prepared, then it waits for desired running.
+        if (b.rejected)
+          this.apply(this.report(t, 'rejected', 'preparing failed', 'No such image: bad'));
+        else if (idx(t.Status.State) < idx('assigned'))
+          this.apply(this.report(t, 'assigned', 'scheduler assigned task to node'));
+        else if (idx(t.Status.State) < idx('ready'))
+          this.apply(this.report(t, 'ready', 'prepared'));
+        continue;
+      }
       if (t.Status.State === 'running') {
         const r = (this.runFor.get(t.ID) ?? 0) + 1;
         this.runFor.set(t.ID, r);

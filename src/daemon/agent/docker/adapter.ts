@@ -38,6 +38,8 @@ export interface ContainerConfig {
 export interface ContainerState {
   readonly id: string;
   readonly running: boolean;
+  /** Created and never started (a stop-first replacement waiting for its slot). */
+  readonly created: boolean;
   readonly exitCode: number;
   readonly pid: number;
   readonly health?: 'starting' | 'healthy' | 'unhealthy';
@@ -210,6 +212,7 @@ export class DockerAdapter {
       return {
         id: i.Id,
         running: i.State.Running,
+        created: i.State.Status === 'created',
         exitCode: i.State.ExitCode,
         pid: i.State.Pid,
         ...(health === 'starting' || health === 'healthy' || health === 'unhealthy'

@@ -111,7 +111,7 @@ export function placeTasks(
   const services = new Map(store.services().map((s) => [s.ID, s]));
   const pending = tasks.filter(
     (t) =>
-      t.DesiredState === 'running' &&
+      (t.DesiredState === 'running' || t.DesiredState === 'ready') &&
       (t.Status.State === 'new' || t.Status.State === 'pending') &&
       services.has(t.ServiceID),
   );

@@ -1,4 +1,5 @@
 import type {
+  Node,
   Service,
   ServiceSpec,
   Task,
@@ -371,10 +372,16 @@ export function planUpdate(inp: UpdatePlanInput): UpdatePlan {
   const take = dirty.slice(0, Math.max(0, workers - busy));
   for (const g of take) {
     const t = newTask(svc, inp.newId(), now, g.slot, g.nodeId);
-    create.push(t);
     if (g.endedOld) stop([g.endedOld]);
-    if (cfg.Order === 'stop-first') stop(g.liveOld);
-    else held.add(g.key);
+    if (cfg.Order === 'stop-first' && g.liveOld.length > 0) {
+      // As swarmkit: the replacement is prepared (desired ready) while the old task stops,
+      // and started once it has (`promoteReady`), so the two never run side by side.
+      create.push({ ...t, DesiredState: 'ready' });
+      stop(g.liveOld);
+    } else {
+      create.push(t);
+      if (cfg.Order !== 'stop-first') held.add(g.key);
+    }
   }
 
   const finished = busy === 0 && !windowsOpen && !groups.some(outdated);
@@ -404,6 +411,39 @@ export function planUpdate(inp: UpdatePlanInput): UpdatePlan {
     ...(wakeAt !== undefined ? { wakeAt } : {}),
     ...(note ? { note } : {}),
   };
+}
+
+/**
+ * Tasks waiting in desired `ready` (stop-first replacements) whose group has no other task
+ * still up: the old task ended, or its node is down (it reports nothing more). They go to
+ * desired `running`. Decided from the store alone, so a new leader finishes the handover.
+ */
+export function promoteReady(
+  tasks: readonly Task[],
+  nodes: readonly Pick<Node, 'ID' | 'Status'>[],
+): TaskUpdate[] {
+  const waiting = tasks.filter(
+    (t) => t.DesiredState === 'ready' && !isTerminalState(t.Status.State),
+  );
+  if (waiting.length === 0) return [];
+  const down = new Set(nodes.filter((n) => n.Status.State === 'down').map((n) => n.ID));
+  const up = (t: Task): boolean =>
+    !isTerminalState(t.Status.State) && t.NodeID !== undefined && !down.has(t.NodeID);
+  const byGroup = new Map<string, Task[]>();
+  for (const t of tasks) {
+    const list = byGroup.get(groupKey(t));
+    if (list) list.push(t);
+    else byGroup.set(groupKey(t), [t]);
+  }
+  const out: TaskUpdate[] = [];
+  for (const t of waiting) {
+    // Another waiting replacement does not hold this one back (the reconciler keeps one).
+    const others = (byGroup.get(groupKey(t)) ?? []).filter(
+      (u) => u !== t && u.DesiredState !== 'ready',
+    );
+    if (!others.some(up)) out.push({ id: t.ID, desiredState: 'running' });
+  }
+  return out;
 }
 
 export interface ServicePlan {
@@ -443,12 +483,15 @@ export function planService(inp: ReconcileInput): ServicePlan {
     const t = byId.get(u.id);
     return !t || !dropped.has(groupKey(t));
   });
+  // Stop-first replacements whose old task has stopped start now (unless this pass stops them).
+  const decided = new Set([...r.update, ...upUpdates].map((u) => u.id));
+  const promote = promoteReady(inp.tasks, inp.nodes).filter((u) => !decided.has(u.id));
   const wakes = [r.wakeAt, up.wakeAt].filter((x): x is number => x !== undefined);
   // An automatic rollback changes the spec: new tasks wait for the pass that sees it.
   const respec = up.service !== undefined && up.service.service.Spec !== inp.service.Spec;
   return {
     create: respec ? [] : [...r.create, ...create],
-    update: [...r.update, ...upUpdates],
+    update: [...r.update, ...upUpdates, ...promote],
     remove: r.remove,
     ...(up.service ? { service: up.service } : {}),
     ...(wakes.length ? { wakeAt: Math.min(...wakes) } : {}),
