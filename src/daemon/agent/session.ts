@@ -160,8 +160,11 @@ export class AgentSession {
     const proto = loadProto<ClusterProto>('cluster.proto');
     this.client = new proto.tswarm.cluster.v1.Dispatcher(addr, this.opts.credentials(), {
       ...MTLS_CHANNEL_OPTIONS,
-      'grpc.keepalive_time_ms': 2000,
-      'grpc.keepalive_timeout_ms': 2000,
+      // The heartbeat (deadline: two periods) is what finds a manager gone silent; keepalive
+      // only catches a connection that dies between beats. At 2 s it dropped thousands of
+      // healthy sessions whenever either end stalled for 2 s (5,000 agents, see bench/).
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 10_000,
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
     });

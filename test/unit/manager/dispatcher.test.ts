@@ -267,6 +267,34 @@ describe('dispatcher sessions', () => {
     );
   });
 
+  it('a status the agent reported is not pushed back; a desired-state change is', async () => {
+    const h = start([[W1, {}]]);
+    const sink = new AssignmentSink();
+    await h.dispatcher.openSession(W1, undefined, '127.0.0.1', sink);
+    h.commit({ op: 'task.create', at: T0, tasks: [makeAssignedTask('t1', W1)] });
+    const base = sink.pushes;
+    const status = (state: 'accepted' | 'running') => ({
+      op: 'task.update' as const,
+      at: T0,
+      updates: [{ id: 't1', status: { Timestamp: T0, State: state, Message: state } }],
+    });
+    h.commit(status('accepted'));
+    h.commit(status('running'));
+    assert.equal(sink.pushes, base, 'observed states stay with the manager');
+    h.commit({ op: 'task.update', at: T0, updates: [{ id: 't1', desiredState: 'shutdown' }] });
+    assert.equal(sink.pushes, base + 1);
+  });
+
+  it('a replaced session closing late does not take its successor off the node', async () => {
+    const h = start([[W1, {}]]);
+    const s1 = await h.dispatcher.openSession(W1, undefined, '127.0.0.1', new RecordingSink());
+    const next = new AssignmentSink();
+    await h.dispatcher.openSession(W1, undefined, '127.0.0.1', next);
+    h.dispatcher.closeSession(s1);
+    h.commit({ op: 'task.create', at: T0, tasks: [makeAssignedTask('t1', W1)] });
+    assert.deepEqual(next.last, ['t1'], 'the new session still hears of its node’s tasks');
+  });
+
   it('stop ends every session with NOT_LEADER', async () => {
     const h = start([[W1, {}]]);
     const sink = new RecordingSink();

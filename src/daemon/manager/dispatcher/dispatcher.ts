@@ -88,6 +88,24 @@ export class Dispatcher {
   /** Which node each task is on, and the tasks of each node: who a task write concerns. */
   private readonly taskNode = new Map<string, string>();
   private readonly nodeTasks = new Map<string, Set<string>>();
+  /**
+   * Each node's session (one at most: a new one replaces it). With thousands of agents,
+   * scanning every session per open or per write was quadratic: 3.5 s of a 27 s window of
+   * 5,000 sessions re-opening.
+   */
+  private readonly byNode = new Map<string, Session>();
+  /** The mesh table of the store as it is (cleared on every change). */
+  private meshCache: { table: MeshTable; json: string } | undefined;
+
+  private addSession(s: Session): void {
+    this.sessions.set(s.id, s);
+    this.byNode.set(s.nodeId, s);
+  }
+
+  private dropSession(s: Session): void {
+    this.sessions.delete(s.id);
+    if (this.byNode.get(s.nodeId) === s) this.byNode.delete(s.nodeId);
+  }
 
   constructor(private readonly opts: DispatcherOptions) {
     this.now = opts.now ?? Date.now;
@@ -112,6 +130,7 @@ export class Dispatcher {
       Math.max(50, Math.floor(period / 4)),
     );
     this.unsubscribe = this.opts.store.onChange((ev) => {
+      this.meshCache = undefined;
       // A node that joins after this dispatcher started gets its 3 periods of grace from
       // its creation, not from our start: it is in the store before its agent dials in.
       if (ev.cmd.op === 'node.create' && ev.result.ok && !this.lastSeen.has(ev.cmd.node.ID)) {
@@ -119,16 +138,15 @@ export class Dispatcher {
       }
       if (ev.cmd.op === 'node.remove') {
         this.droppedAt.delete(ev.cmd.id);
-        for (const s of this.sessions.values()) {
-          if (s.nodeId === ev.cmd.id) {
-            s.sink.end(
-              new TswarmError(
-                'PERMISSION_DENIED',
-                `node ${s.nodeId} has been removed from the swarm`,
-              ),
-            );
-            this.sessions.delete(s.id);
-          }
+        const s = this.byNode.get(ev.cmd.id);
+        if (s) {
+          s.sink.end(
+            new TswarmError(
+              'PERMISSION_DENIED',
+              `node ${s.nodeId} has been removed from the swarm`,
+            ),
+          );
+          this.dropSession(s);
         }
         return;
       }
@@ -141,8 +159,11 @@ export class Dispatcher {
       // Only the sessions whose node (or its task set) the write concerns hear about it, or
       // every session when the manager list they carry changed: with N agents a join or a
       // task write is O(1) pushes, not N.
-      for (const s of this.sessions.values()) {
-        if (changed !== 'all' && !changed.has(s.nodeId)) continue;
+      const targets =
+        changed === 'all'
+          ? [...this.sessions.values()]
+          : [...changed].flatMap((id) => this.byNode.get(id) ?? []);
+      for (const s of targets) {
         const n = this.opts.store.node(s.nodeId);
         if (!n) continue;
         if (tasksChanged) this.pushAssignments(s, n, false);
@@ -152,6 +173,7 @@ export class Dispatcher {
     });
     // A restored snapshot replaces everything: rebuild the index and refresh every session.
     const offRestore = this.opts.store.onRestore(() => {
+      this.meshCache = undefined;
       this.rebuildIndex();
       for (const s of this.sessions.values()) {
         const n = this.opts.store.node(s.nodeId);
@@ -174,6 +196,7 @@ export class Dispatcher {
     for (const s of this.sessions.values())
       s.sink.end(new TswarmError('NOT_LEADER', 'dispatcher stopped: leadership changed'));
     this.sessions.clear();
+    this.byNode.clear();
   }
 
   /** Registers a session for an authenticated node; marks it Ready and pushes its object. */
@@ -185,15 +208,14 @@ export class Dispatcher {
   ): Promise<string> {
     const node = this.opts.store.node(nodeId);
     if (!node) throw new TswarmError('NOT_FOUND', `node ${nodeId} not found`);
-    for (const s of this.sessions.values()) {
-      if (s.nodeId === nodeId) {
-        s.sink.end(new TswarmError('FAILED_PRECONDITION', 'session replaced by a newer one'));
-        this.sessions.delete(s.id);
-      }
+    const old = this.byNode.get(nodeId);
+    if (old) {
+      old.sink.end(new TswarmError('FAILED_PRECONDITION', 'session replaced by a newer one'));
+      this.dropSession(old);
     }
     const id = randomUUID();
     const now = this.now();
-    this.sessions.set(id, {
+    this.addSession({
       id,
       nodeId,
       sink,
@@ -237,8 +259,11 @@ export class Dispatcher {
   private pushMesh(force: boolean, only?: Session): void {
     const targets = only ? [only] : [...this.sessions.values()];
     if (targets.length === 0) return;
-    const table = this.meshTable();
-    const json = JSON.stringify(table);
+    this.meshCache ??= (() => {
+      const table = this.meshTable();
+      return { table, json: JSON.stringify(table) };
+    })();
+    const { table, json } = this.meshCache;
     for (const s of targets) {
       if (!force && s.lastMesh === json) continue;
       const n = this.opts.store.node(s.nodeId);
@@ -336,7 +361,10 @@ export class Dispatcher {
 
   private pushAssignments(s: Session, n: Node, force: boolean): void {
     const a = this.assignmentsFor(s.nodeId);
-    const fp = JSON.stringify(a.map((x) => [x.task.ID, x.task.Version.Index]));
+    // What the agent acts on: which tasks, and their desired states (a task's spec never
+    // changes). A status the agent itself reported is not sent back to it, as swarmkit's
+    // dispatcher: after a converge of N tasks that was N x 5 pushes of every assignment.
+    const fp = JSON.stringify(a.map((x) => [x.task.ID, x.task.DesiredState]));
     if (!force && fp === s.lastAssignments) return;
     s.lastAssignments = fp;
     s.sink.push(n, a);
@@ -377,7 +405,7 @@ export class Dispatcher {
   closeSession(sessionId: string): void {
     const s = this.sessions.get(sessionId);
     if (!s) return;
-    this.sessions.delete(sessionId);
+    this.dropSession(s);
     if (!s.stopping) this.droppedAt.set(s.nodeId, this.now());
   }
 
@@ -419,8 +447,7 @@ export class Dispatcher {
         return;
       }
       const down: { id: string; state: 'down'; message: string }[] = [];
-      const connected = new Set<string>();
-      for (const s of this.sessions.values()) connected.add(s.nodeId);
+      const connected = this.byNode;
       for (const n of this.opts.store.nodes()) {
         if (n.Status.State === 'down') continue;
         const heard = this.lastSeen.get(n.ID);
@@ -440,10 +467,11 @@ export class Dispatcher {
         // the node Ready again.
         const silent = new Set(down.map((d) => d.id));
         for (const id of silent) this.droppedAt.delete(id);
-        for (const s of this.sessions.values()) {
-          if (!silent.has(s.nodeId)) continue;
+        for (const id of silent) {
+          const s = this.byNode.get(id);
+          if (!s) continue;
           s.sink.end(new TswarmError('UNAVAILABLE', 'session expired: heartbeat failure'));
-          this.sessions.delete(s.id);
+          this.dropSession(s);
         }
         this.log.info({ nodes: down.map((d) => d.id) }, 'marking nodes down: heartbeat failure');
         await this.opts.propose({
