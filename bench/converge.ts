@@ -13,6 +13,7 @@ import {
   boolFlag,
   docker,
   numFlag,
+  pool,
   progress,
   removeContainers,
   runBench,
@@ -37,21 +38,15 @@ const parallel = numFlag('parallel', 8);
 async function engineLimit(round: number): Promise<number> {
   const label = `bench.engine-limit=${process.pid}-${round}`;
   const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      while (next < replicas) {
-        const i = next++;
-        const c = await docker.createContainer({
-          name: `bench-engine-${process.pid}-${round}-${i}`,
-          Image: TEST_IMAGE,
-          Cmd: [...SIGTERM_AWARE],
-          Labels: { 'bench.engine-limit': `${process.pid}-${round}` },
-        });
-        await c.start();
-      }
-    }),
-  );
+  await pool(replicas, parallel, async (i) => {
+    const c = await docker.createContainer({
+      name: `bench-engine-${process.pid}-${round}-${i}`,
+      Image: TEST_IMAGE,
+      Cmd: [...SIGTERM_AWARE],
+      Labels: { 'bench.engine-limit': `${process.pid}-${round}` },
+    });
+    await c.start();
+  });
   const ms = performance.now() - t0;
   await removeContainers([label]);
   return Math.round(ms);

@@ -241,6 +241,20 @@ export async function runningContainers(
   return docker.listContainers({ filters: { label: [...labels], status: ['running'] } });
 }
 
+/** Runs fn(0..n-1) with at most `parallel` calls in flight (an engine-limit workload). */
+export async function pool(
+  n: number,
+  parallel: number,
+  fn: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(parallel, n) }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
 /** Removes (force) every container matching the label filters: only ever our own labels. */
 export async function removeContainers(labels: readonly string[]): Promise<number> {
   if (!labels.some((l) => l.includes('bench') || l.startsWith('com.tswarm.node.id=')))

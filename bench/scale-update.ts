@@ -19,6 +19,7 @@ import {
   boolFlag,
   docker,
   numFlag,
+  pool,
   progress,
   removeContainers,
   runBench,
@@ -43,15 +44,6 @@ const to = numFlag('to', 60);
 const rounds = numFlag('rounds', 1);
 const parallel = numFlag('parallel', 8);
 
-async function pool(n: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(parallel, n) }, async () => {
-      while (next < n) await fn(next++);
-    }),
-  );
-}
-
 /** The engine's own time for both steps (see the header). */
 async function engineLimit(round: number): Promise<{ scaleMs: number; updateMs: number }> {
   const tag = `${process.pid}-${round}`;
@@ -64,7 +56,7 @@ async function engineLimit(round: number): Promise<{ scaleMs: number; updateMs: 
     });
   const old: Dockerode.Container[] = [];
   const startAll = (first: number, n: number): Promise<void> =>
-    pool(n, async (i) => {
+    pool(n, parallel, async (i) => {
       const c = await make(`old-${first + i}`);
       await c.start();
       old[first + i] = c;
@@ -78,10 +70,10 @@ async function engineLimit(round: number): Promise<{ scaleMs: number; updateMs: 
     await sleep(1000);
     t = performance.now();
     const fresh: Dockerode.Container[] = [];
-    await pool(to, async (i) => {
+    await pool(to, parallel, async (i) => {
       fresh[i] = await make(`new-${i}`);
     });
-    await pool(to, async (i) => {
+    await pool(to, parallel, async (i) => {
       await old[i]?.stop({ t: 10 });
       await fresh[i]?.start();
     });

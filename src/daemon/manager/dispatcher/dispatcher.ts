@@ -447,13 +447,12 @@ export class Dispatcher {
         return;
       }
       const down: { id: string; state: 'down'; message: string }[] = [];
-      const connected = this.byNode;
       for (const n of this.opts.store.nodes()) {
         if (n.Status.State === 'down') continue;
         const heard = this.lastSeen.get(n.ID);
         const seen = heard ?? this.startedAt;
         const dropped = this.droppedAt.get(n.ID);
-        const crashed = dropped !== undefined && !connected.has(n.ID) && now - dropped > period;
+        const crashed = dropped !== undefined && !this.byNode.has(n.ID) && now - dropped > period;
         // Nodes this dispatcher has not heard from yet (a new leader) also get the time their
         // agents need to find it, trying dead managers first; but not a manager Raft cannot
         // reach: its agent lives in the same daemon, so it is not out looking for us.
@@ -466,8 +465,8 @@ export class Dispatcher {
         // heartbeating and leave the node Down for good; its agent re-opens one, which marks
         // the node Ready again.
         const silent = new Set(down.map((d) => d.id));
-        for (const id of silent) this.droppedAt.delete(id);
         for (const id of silent) {
+          this.droppedAt.delete(id);
           const s = this.byNode.get(id);
           if (!s) continue;
           s.sink.end(new TswarmError('UNAVAILABLE', 'session expired: heartbeat failure'));

@@ -74,6 +74,18 @@ export function newTask(
 export const groupKey = (t: Pick<Task, 'Slot' | 'NodeID'>): string =>
   t.Slot !== undefined ? `s${t.Slot}` : `n${t.NodeID ?? ''}`;
 
+/** Tasks by group (`groupKey`): slots for replicated services, nodes for global ones. */
+export function groupTasks(tasks: readonly Task[]): Map<string, Task[]> {
+  const groups = new Map<string, Task[]>();
+  for (const t of tasks) {
+    const key = groupKey(t);
+    const list = groups.get(key);
+    if (list) list.push(t);
+    else groups.set(key, [t]);
+  }
+  return groups;
+}
+
 /**
  * The canonical text of a spec, kept per object: store objects are never changed in place
  * (a write replaces them, and a task's status update keeps its Spec object), and every pass
@@ -150,14 +162,7 @@ export function reconcileService(inp: ReconcileInput): ReconcileResult {
     if (idx(t.DesiredState) < idx('shutdown')) update.push({ id: t.ID, desiredState: 'shutdown' });
   };
 
-  // Groups: slots for replicated services, nodes for global ones.
-  const groups = new Map<string, Task[]>();
-  for (const t of inp.tasks) {
-    const key = groupKey(t);
-    const list = groups.get(key);
-    if (list) list.push(t);
-    else groups.set(key, [t]);
-  }
+  const groups = groupTasks(inp.tasks);
 
   const handleGroup = (
     key: string,

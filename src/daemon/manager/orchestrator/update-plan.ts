@@ -10,6 +10,7 @@ import { NANOS_PER_MS } from '../../../shared/api-types.js';
 import type { Command, TaskUpdate } from '../store/types.js';
 import {
   groupKey,
+  groupTasks,
   isActive,
   isTerminalState,
   newTask,
@@ -429,12 +430,7 @@ export function promoteReady(
   const down = new Set(nodes.filter((n) => n.Status.State === 'down').map((n) => n.ID));
   const up = (t: Task): boolean =>
     !isTerminalState(t.Status.State) && t.NodeID !== undefined && !down.has(t.NodeID);
-  const byGroup = new Map<string, Task[]>();
-  for (const t of tasks) {
-    const list = byGroup.get(groupKey(t));
-    if (list) list.push(t);
-    else byGroup.set(groupKey(t), [t]);
-  }
+  const byGroup = groupTasks(tasks);
   const out: TaskUpdate[] = [];
   for (const t of waiting) {
     // Another waiting replacement does not hold this one back (the reconciler keeps one).
