@@ -72,3 +72,30 @@ export async function waitLabNodes(
 export function leaderName(ns: readonly Node[]): string | undefined {
   return ns.find((n) => n.ManagerStatus?.Leader)?.Description.Hostname;
 }
+
+/**
+ * Runs `fn`; when it throws, prints the cluster as `via` sees it and the last lines of the
+ * tswarmd journal of each node named, so that a CI failure says what the daemons did.
+ */
+export async function withLabDiagnostics<T>(
+  via: string,
+  nodes: readonly string[],
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const ls = await tswarm(via, ['node', 'ls']);
+    process.stdout.write(`# node ls on ${via}:\n${ls.stdout}${ls.stderr}`.replace(/^/gm, '# '));
+    for (const n of nodes) {
+      const j = await lab(
+        ['exec', n, 'journalctl', '-u', 'tswarmd', '--no-pager', '-n', '80', '-o', 'cat'],
+        30_000,
+      );
+      process.stdout.write(
+        `\n# tswarmd journal of ${n}:\n${j.stdout}${j.stderr}`.replace(/^/gm, '# '),
+      );
+    }
+    throw err;
+  }
+}

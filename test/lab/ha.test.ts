@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { requireDocker } from '../helpers/procs.js';
-import { labNodes, labOk, leaderName, tswarm, tswarmOk, waitLabNodes } from '../helpers/lab.js';
+import {
+  labNodes,
+  labOk,
+  leaderName,
+  tswarm,
+  tswarmOk,
+  waitLabNodes,
+  withLabDiagnostics,
+} from '../helpers/lab.js';
 import { waitFor } from '../helpers/wait.js';
 
 const NO_LEADER =
@@ -252,13 +260,18 @@ describe('lab scenarios 2-5: three managers', () => {
       30_000,
     );
     await tswarmOk('node1', ['node', 'promote', 'node3']);
-    await waitLabNodes(
+    await withLabDiagnostics(
       'node1',
-      'node3 reachable manager',
-      (x) =>
-        x.find((n) => n.Description.Hostname === 'node3')?.ManagerStatus?.Reachability ===
-        'reachable',
-      40_000,
+      ['node3', leaderName(await labNodes('node1')) ?? 'node1'],
+      () =>
+        waitLabNodes(
+          'node1',
+          'node3 reachable manager',
+          (x) =>
+            x.find((n) => n.Description.Hostname === 'node3')?.ManagerStatus?.Reachability ===
+            'reachable',
+          40_000,
+        ),
     );
     assert.equal(
       [...running(await psRows('node1', 'load')).values()].reduce((a, b) => a + b, 0),

@@ -150,6 +150,9 @@ export class SwarmNode {
   private readonly log: Logger;
   private transition: Promise<void> = Promise.resolve();
   private renewTimer: NodeJS.Timeout | undefined;
+  private roleTimer: NodeJS.Timeout | undefined;
+  /** The leader asked this manager to step down and it has not yet. */
+  private demoteAsked = false;
   /** Set while the node is between states (init/join/leave in progress). */
   private busy = false;
 
@@ -370,10 +373,55 @@ export class SwarmNode {
         this.log.warn({ err }, 'saving node state failed');
       });
     }
-    const want = node.Spec.Role;
-    if (want === 'manager' && st.role === 'worker') this.enqueue(() => this.promoteSelf());
-    else if (want === 'worker' && st.role === 'manager' && !node.ManagerStatus)
-      this.enqueue(() => this.demoteSelf());
+    const change = this.roleChange(node, st);
+    // A demotion once asked is carried out even if a promotion follows before it runs: the
+    // leader has already taken this manager out of Raft, so it must rejoin from scratch.
+    if (change === 'demote') this.demoteAsked = true;
+    if (change) this.enqueue(() => this.reconcileRole());
+  }
+
+  /** What the node object asks of this daemon's role, if anything. */
+  private roleChange(node: Node, st: NodeState): 'promote' | 'demote' | undefined {
+    if (node.Spec.Role === 'manager' && st.role === 'worker') return 'promote';
+    if (node.Spec.Role === 'worker' && st.role === 'manager' && !node.ManagerStatus)
+      return 'demote';
+    return undefined;
+  }
+
+  /**
+   * Brings the role in line with the node object, read when the queued transition runs: a
+   * promotion that arrives while a demotion is under way is carried out once it is done (read
+   * when the message came, it found the role still manager and was lost, leaving the node a
+   * worker for good). A failed change is tried again a second later.
+   */
+  private async reconcileRole(): Promise<void> {
+    try {
+      if (this.demoteAsked) {
+        await this.demoteSelf();
+        this.demoteAsked = false;
+      }
+      const node = this.lastNode;
+      const st = this.state;
+      if (!node || !st || this.roleChange(node, st) !== 'promote') return;
+      await this.promoteSelf();
+      // The CA reads the role from the store, which may lag the node object we were sent.
+      if (this.state?.role === 'worker') this.retryRole();
+    } catch (err) {
+      this.log.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'role change failed, retrying',
+      );
+      this.retryRole();
+    }
+  }
+
+  private retryRole(): void {
+    if (this.roleTimer) return;
+    this.roleTimer = setTimeout(() => {
+      this.roleTimer = undefined;
+      if (this.state && this.lastNode) this.enqueue(() => this.reconcileRole());
+    }, 1_000);
+    this.roleTimer.unref();
   }
 
   private enqueue(fn: () => Promise<void>): void {
@@ -438,8 +486,16 @@ export class SwarmNode {
     if (role !== 'manager') return;
     this.state = { ...st, role: 'manager' };
     await rm(`${swarmDir(this.config.dataRoot)}/raft`, { recursive: true, force: true });
-    await this.startManager(false);
-    await this.raftJoin();
+    try {
+      await this.startManager(false);
+      await this.raftJoin();
+    } catch (err) {
+      // Back to a plain worker, so that the retry starts the promotion from the beginning
+      // rather than finding the role already manager and a manager outside Raft.
+      await this.stopManager();
+      this.state = { ...this.state, role: 'worker' };
+      throw err;
+    }
     await saveNodeState(this.config.dataRoot, this.state);
   }
 
@@ -768,12 +824,15 @@ export class SwarmNode {
     this.state = undefined;
     this.provider = undefined;
     this.lastNode = undefined;
+    this.demoteAsked = false;
     await rm(swarmDir(this.config.dataRoot), { recursive: true, force: true });
   }
 
   async stop(): Promise<void> {
     if (this.renewTimer) clearInterval(this.renewTimer);
     this.renewTimer = undefined;
+    if (this.roleTimer) clearTimeout(this.roleTimer);
+    this.roleTimer = undefined;
     await this.session?.stop();
     this.session = undefined;
     await this.mesh?.stop();

@@ -144,6 +144,31 @@ describe('three managers on 127.0.0.1/.2/.3', () => {
     );
   });
 
+  it('promote as soon as the demotion is recorded, before node3 has stepped down: it ends a reachable manager', async () => {
+    // The lab's scenario 4 does this: the promotion reaches node3 while it is still stopping
+    // its manager, and used to be dropped, leaving node3 a worker for good.
+    for (let round = 1; round <= 3; round++) {
+      await n1.ok(['node', 'demote', 'node3']);
+      await waitNodes(
+        n1,
+        `round ${round}: node3 out of raft`,
+        (ns) => byName(ns, 'node3').ManagerStatus === undefined,
+      );
+      await n1.ok(['node', 'promote', 'node3']);
+      await waitNodes(
+        n1,
+        `round ${round}: node3 a reachable manager again`,
+        (ns) => byName(ns, 'node3').ManagerStatus?.Reachability === 'reachable',
+        15_000,
+      );
+      await waitFor(
+        `round ${round}: node3 answers node ls`,
+        async () => (await n3.cli(['node', 'ls'])).code === 0,
+        10_000,
+      );
+    }
+  });
+
   it('availability and labels; updates through a follower reach the leader', async () => {
     const follower = (await n1.nodes()).find((n) => !n.ManagerStatus?.Leader);
     assert.ok(follower);
