@@ -448,6 +448,52 @@ describe('planService: the updater and the reconciler together', () => {
     assert.deepEqual(p.create, [], 'and nothing else');
   });
 
+  it('stop-first with a fixed host-mode port: a replacement placed next to another slot’s stopping task waits for it too', () => {
+    const withPort = (ports: boolean): Service =>
+      service(
+        {
+          ...spec('app:v2', { replicas: 2, update: { Parallelism: 0 } }),
+          ...(ports
+            ? {
+                EndpointSpec: {
+                  Ports: [
+                    { Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'host' },
+                  ],
+                },
+              }
+            : {}),
+        },
+        { UpdateStatus: updating(0) },
+      );
+    const nodes = [node('node1', 'ready'), node('node2', 'ready')];
+    // Slot 1's old task (node1) has stopped; its replacement went to node2, where slot 2's old
+    // task is still stopping and holds port 8080.
+    const tasks = [
+      task('old1', 1, 'app:v1', { desired: 'shutdown', state: 'shutdown', ended: 800 }),
+      task('new1', 1, 'app:v2', { desired: 'ready', state: 'ready', created: 500, node: 'node2' }),
+      task('old2', 2, 'app:v1', { desired: 'shutdown', ran: 0, node: 'node2' }),
+      task('new2', 2, 'app:v2', { desired: 'ready', state: 'ready', created: 500 }),
+    ];
+    const promoted = (svc: Service, ts: Task[]) =>
+      planService(base(svc, ts, nodes))
+        .update.filter((u) => u.desiredState === 'running')
+        .map((u) => u.id)
+        .sort();
+    assert.deepEqual(promoted(withPort(true), tasks), [], 'new1 waits for old2, on its node');
+    assert.deepEqual(promoted(withPort(false), tasks), ['new1'], 'without the port it need not');
+    const old2Gone = tasks.map((t) =>
+      t.ID === 'old2'
+        ? task('old2', 2, 'app:v1', {
+            desired: 'shutdown',
+            state: 'shutdown',
+            ended: 900,
+            node: 'node2',
+          })
+        : t,
+    );
+    assert.deepEqual(promoted(withPort(true), old2Gone), ['new1', 'new2']);
+  });
+
   it('a dirty slot on a lost node gets one new task, not two', () => {
     const svc = service(spec('app:v2', { replicas: 2, update: { Parallelism: 0 } }), {
       UpdateStatus: updating(0),

@@ -418,10 +418,16 @@ export function planUpdate(inp: UpdatePlanInput): UpdatePlan {
  * Tasks waiting in desired `ready` (stop-first replacements) whose group has no other task
  * still up: the old task ended, or its node is down (it reports nothing more). They go to
  * desired `running`. Decided from the store alone, so a new leader finishes the handover.
+ *
+ * With `hostPorts` (the service publishes a fixed port in host mode) a replacement also waits
+ * for every other task of the service up on its node: the scheduler does not count tasks that
+ * are stopping, so a replacement can be placed next to another slot's old task, which still
+ * holds the port ("port is already allocated" if it started then).
  */
 export function promoteReady(
   tasks: readonly Task[],
   nodes: readonly Pick<Node, 'ID' | 'Status'>[],
+  hostPorts = false,
 ): TaskUpdate[] {
   const waiting = tasks.filter(
     (t) => t.DesiredState === 'ready' && !isTerminalState(t.Status.State),
@@ -434,12 +440,24 @@ export function promoteReady(
   const out: TaskUpdate[] = [];
   for (const t of waiting) {
     // Another waiting replacement does not hold this one back (the reconciler keeps one).
-    const others = (byGroup.get(groupKey(t)) ?? []).filter(
-      (u) => u !== t && u.DesiredState !== 'ready',
-    );
-    if (!others.some(up)) out.push({ id: t.ID, desiredState: 'running' });
+    const blocks = (u: Task): boolean => u !== t && u.DesiredState !== 'ready' && up(u);
+    if ((byGroup.get(groupKey(t)) ?? []).some(blocks)) continue;
+    if (
+      hostPorts &&
+      t.NodeID !== undefined &&
+      tasks.some((u) => u.NodeID === t.NodeID && blocks(u))
+    )
+      continue;
+    out.push({ id: t.ID, desiredState: 'running' });
   }
   return out;
+}
+
+/** Does the service publish a fixed port in host mode (one task per node can hold it)? */
+export function publishesHostPort(svc: Service): boolean {
+  return (svc.Spec.EndpointSpec?.Ports ?? []).some(
+    (p) => p.PublishMode === 'host' && (p.PublishedPort ?? 0) > 0,
+  );
 }
 
 export interface ServicePlan {
@@ -481,7 +499,9 @@ export function planService(inp: ReconcileInput): ServicePlan {
   });
   // Stop-first replacements whose old task has stopped start now (unless this pass stops them).
   const decided = new Set([...r.update, ...upUpdates].map((u) => u.id));
-  const promote = promoteReady(inp.tasks, inp.nodes).filter((u) => !decided.has(u.id));
+  const promote = promoteReady(inp.tasks, inp.nodes, publishesHostPort(inp.service)).filter(
+    (u) => !decided.has(u.id),
+  );
   const wakes = [r.wakeAt, up.wakeAt].filter((x): x is number => x !== undefined);
   // An automatic rollback changes the spec: new tasks wait for the pass that sees it.
   const respec = up.service !== undefined && up.service.service.Spec !== inp.service.Spec;
