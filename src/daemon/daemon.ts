@@ -135,7 +135,7 @@ export class Daemon {
     }
     await rm(sock, { force: true });
     const proto = loadProto<ControlProto>('control.proto');
-    const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
+    const server = new grpc.Server();
     server.addService(
       proto.tswarm.control.v1.Control.service,
       controlHandlers({

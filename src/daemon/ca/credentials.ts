@@ -124,11 +124,7 @@ export function serverCredentials(
  * which node flags (DEP0123, RFC 6066). The fixed name only fills SNI; `checkNodeRole`
  * ignores it.
  */
-export const MTLS_CHANNEL_OPTIONS = {
-  'grpc.ssl_target_name_override': 'tswarm',
-  // Nothing reads channelz; on by default it keeps per-call and per-socket statistics.
-  'grpc.enable_channelz': 0,
-} as const;
+export const MTLS_CHANNEL_OPTIONS = { 'grpc.ssl_target_name_override': 'tswarm' } as const;
 
 function subjectValues(value: unknown): string[] {
   if (typeof value === 'string') return [value];

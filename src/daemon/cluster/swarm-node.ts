@@ -210,7 +210,7 @@ export class SwarmNode {
     const provider = this.requireProvider();
     const advertise = parseHostPort(st.advertiseAddr, DEFAULT_PORT, 'advertise address');
     if (!this.server7946) {
-      this.server7946 = new grpc.Server({ 'grpc.enable_channelz': 0 });
+      this.server7946 = new grpc.Server();
       const cluster = loadProto<ClusterProto>('cluster.proto').tswarm.cluster.v1;
       this.server7946.addService(cluster.Node.service, {
         Ping: (
