@@ -75,7 +75,8 @@ export function leaderName(ns: readonly Node[]): string | undefined {
 
 /**
  * Runs `fn`; when it throws, prints the cluster as `via` sees it and the last lines of the
- * tswarmd journal of each node named, so that a CI failure says what the daemons did.
+ * tswarmd journal of each node named and of the leader then, so that a CI failure says what
+ * the daemons did.
  */
 export async function withLabDiagnostics<T>(
   via: string,
@@ -86,14 +87,15 @@ export async function withLabDiagnostics<T>(
     return await fn();
   } catch (err) {
     const ls = await tswarm(via, ['node', 'ls']);
-    process.stdout.write(`# node ls on ${via}:\n${ls.stdout}${ls.stderr}`.replace(/^/gm, '# '));
-    for (const n of nodes) {
+    process.stdout.write(`node ls on ${via}:\n${ls.stdout}${ls.stderr}`.replace(/^/gm, '# '));
+    const leader = await labNodes(via).then(leaderName, () => undefined);
+    for (const n of new Set([...nodes, ...(leader ? [leader] : [])])) {
       const j = await lab(
         ['exec', n, 'journalctl', '-u', 'tswarmd', '--no-pager', '-n', '80', '-o', 'cat'],
         30_000,
       );
       process.stdout.write(
-        `\n# tswarmd journal of ${n}:\n${j.stdout}${j.stderr}`.replace(/^/gm, '# '),
+        `\ntswarmd journal of ${n}:\n${j.stdout}${j.stderr}`.replace(/^/gm, '# '),
       );
     }
     throw err;

@@ -260,18 +260,15 @@ describe('lab scenarios 2-5: three managers', () => {
       30_000,
     );
     await tswarmOk('node1', ['node', 'promote', 'node3']);
-    await withLabDiagnostics(
-      'node1',
-      ['node3', leaderName(await labNodes('node1')) ?? 'node1'],
-      () =>
-        waitLabNodes(
-          'node1',
-          'node3 reachable manager',
-          (x) =>
-            x.find((n) => n.Description.Hostname === 'node3')?.ManagerStatus?.Reachability ===
-            'reachable',
-          40_000,
-        ),
+    await withLabDiagnostics('node1', ['node3'], () =>
+      waitLabNodes(
+        'node1',
+        'node3 reachable manager',
+        (x) =>
+          x.find((n) => n.Description.Hostname === 'node3')?.ManagerStatus?.Reachability ===
+          'reachable',
+        40_000,
+      ),
     );
     assert.equal(
       [...running(await psRows('node1', 'load')).values()].reduce((a, b) => a + b, 0),

@@ -11,10 +11,8 @@ import type { Store } from '../store/store.js';
 import type { TaskUpdate } from '../store/types.js';
 import { isActive } from './reconcile.js';
 
-function hostPorts(
-  _t: Task | Service['Spec']['TaskTemplate'],
-  svc?: Service,
-): { port: number; protocol: 'tcp' | 'udp' }[] {
+/** The fixed host-mode ports of a service: one task per node can hold each. */
+export function hostPorts(svc: Service | undefined): { port: number; protocol: 'tcp' | 'udp' }[] {
   return (svc?.Spec.EndpointSpec?.Ports ?? [])
     .filter((p) => p.PublishMode === 'host' && p.PublishedPort)
     .map((p) => ({ port: p.PublishedPort ?? 0, protocol: p.Protocol }));
@@ -41,7 +39,7 @@ function toNodeInfo(n: Node, onNode: readonly Task[], services: Map<string, Serv
           taskId: t.ID,
           serviceId: t.ServiceID,
           reservations: { nanoCpus: r?.NanoCPUs ?? 0, memoryBytes: r?.MemoryBytes ?? 0 },
-          hostPorts: hostPorts(t, services.get(t.ServiceID)),
+          hostPorts: hostPorts(services.get(t.ServiceID)),
         };
       }),
   };
@@ -60,7 +58,7 @@ function toTaskSpec(t: Task, svc: Service | undefined): TaskSpec {
     ),
     maxReplicasPerNode: p?.MaxReplicas ?? 0,
     reservations: { nanoCpus: r?.NanoCPUs ?? 0, memoryBytes: r?.MemoryBytes ?? 0 },
-    hostPorts: hostPorts(t, svc),
+    hostPorts: hostPorts(svc),
   };
 }
 

@@ -18,6 +18,7 @@ import {
   sameSpec,
   type ReconcileInput,
 } from './reconcile.js';
+import { hostPorts } from './placement.js';
 
 /*
  * Rolling updates and rollbacks as a pure step (Docker Swarm's semantics, swarmkit's updater
@@ -419,7 +420,7 @@ export function planUpdate(inp: UpdatePlanInput): UpdatePlan {
  * still up: the old task ended, or its node is down (it reports nothing more). They go to
  * desired `running`. Decided from the store alone, so a new leader finishes the handover.
  *
- * With `hostPorts` (the service publishes a fixed port in host mode) a replacement also waits
+ * With `fixedHostPort` (the service publishes a fixed port in host mode) a replacement also waits
  * for every other task of the service up on its node: the scheduler does not count tasks that
  * are stopping, so a replacement can be placed next to another slot's old task, which still
  * holds the port ("port is already allocated" if it started then).
@@ -427,7 +428,7 @@ export function planUpdate(inp: UpdatePlanInput): UpdatePlan {
 export function promoteReady(
   tasks: readonly Task[],
   nodes: readonly Pick<Node, 'ID' | 'Status'>[],
-  hostPorts = false,
+  fixedHostPort = false,
 ): TaskUpdate[] {
   const waiting = tasks.filter(
     (t) => t.DesiredState === 'ready' && !isTerminalState(t.Status.State),
@@ -436,28 +437,18 @@ export function promoteReady(
   const down = new Set(nodes.filter((n) => n.Status.State === 'down').map((n) => n.ID));
   const up = (t: Task): boolean =>
     !isTerminalState(t.Status.State) && t.NodeID !== undefined && !down.has(t.NodeID);
+  // Another waiting replacement does not hold one back (the reconciler keeps one).
+  const holds = (u: Task): boolean => u.DesiredState !== 'ready' && up(u);
   const byGroup = groupTasks(tasks);
+  // Nodes with a task of the service up: computed once, not per waiting task.
+  const busy = fixedHostPort ? new Set(tasks.filter(holds).map((u) => u.NodeID)) : undefined;
   const out: TaskUpdate[] = [];
   for (const t of waiting) {
-    // Another waiting replacement does not hold this one back (the reconciler keeps one).
-    const blocks = (u: Task): boolean => u !== t && u.DesiredState !== 'ready' && up(u);
-    if ((byGroup.get(groupKey(t)) ?? []).some(blocks)) continue;
-    if (
-      hostPorts &&
-      t.NodeID !== undefined &&
-      tasks.some((u) => u.NodeID === t.NodeID && blocks(u))
-    )
-      continue;
+    if ((byGroup.get(groupKey(t)) ?? []).some(holds)) continue;
+    if (busy && t.NodeID !== undefined && busy.has(t.NodeID)) continue;
     out.push({ id: t.ID, desiredState: 'running' });
   }
   return out;
-}
-
-/** Does the service publish a fixed port in host mode (one task per node can hold it)? */
-export function publishesHostPort(svc: Service): boolean {
-  return (svc.Spec.EndpointSpec?.Ports ?? []).some(
-    (p) => p.PublishMode === 'host' && (p.PublishedPort ?? 0) > 0,
-  );
 }
 
 export interface ServicePlan {
@@ -499,7 +490,7 @@ export function planService(inp: ReconcileInput): ServicePlan {
   });
   // Stop-first replacements whose old task has stopped start now (unless this pass stops them).
   const decided = new Set([...r.update, ...upUpdates].map((u) => u.id));
-  const promote = promoteReady(inp.tasks, inp.nodes, publishesHostPort(inp.service)).filter(
+  const promote = promoteReady(inp.tasks, inp.nodes, hostPorts(inp.service).length > 0).filter(
     (u) => !decided.has(u.id),
   );
   const wakes = [r.wakeAt, up.wakeAt].filter((x): x is number => x !== undefined);
